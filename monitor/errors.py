@@ -1,0 +1,109 @@
+"""Exceptions newsmon raises, and where each one is caught.
+
+* MonitorError
+  + ConfigError            config refused; carries every problem as ``file:line:col: message``
+  + UpdateError            one feed's update failed; a value at the feed boundary, never fatal
+    - FetchError           the HTTP exchange failed
+      · FetchTimeout       (also a TimeoutError) the total deadline passed
+      · HTTPStatusError    the server answered with a non-success status
+      · BodyTooLarge       the decompressed body passed ``max_body``
+    - ParseError           the body is not a feed we can read
+  + StoreError             the state store refused an operation
+  + SinkError              one delivery attempt failed (the outbox retries it)
+
+Exceptions from libraries are translated only at the edges (``aiohttp.ClientError`` becomes
+``FetchError(url) from e`` in :mod:`monitor.fetch`); anything else that escapes a feed update is a
+bug, logged as critical and re-raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class MonitorError(Exception):
+    """Root of newsmon's own exceptions."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a config file, 1-based like editors and compilers print it."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config, at a position when one is known."""
+
+    message: str
+    position: Position | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.position}: " if self.position else ""
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{where}{label}{self.message}"
+
+
+class ConfigError(MonitorError):
+    """The configuration was refused; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UpdateError(MonitorError):
+    """A feed update failed; the feed is backed off, other feeds are unaffected."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+
+class FetchError(UpdateError):
+    """The HTTP exchange for a feed failed."""
+
+
+class FetchTimeout(FetchError, TimeoutError):
+    """The fetch did not complete within its total deadline."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with a status that is not a success."""
+
+    def __init__(self, url: str, status: int, retry_after: float | None = None) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(url, f"HTTP {status}")
+
+
+class BodyTooLarge(FetchError):
+    """The decompressed body exceeded the configured cap."""
+
+
+class ParseError(UpdateError):
+    """The body could not be read as a feed."""
+
+
+class StoreError(MonitorError):
+    """The state store refused an operation."""
+
+
+class SinkError(MonitorError):
+    """A delivery attempt failed; ``retry_after`` is a server's hint in seconds."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        self.retry_after = retry_after
+        self.permanent = permanent
+        super().__init__(message)
