@@ -1,0 +1,279 @@
+"""Load a config file into :class:`Settings` and a compiled :class:`RuleSet`, or refuse it.
+
+Every problem is collected before refusing (a user fixes a config in one pass, not one error per
+run) and each is reported as ``file:line:col: message``, including the ones found by pydantic deep
+in the data and the ones found inside a query string.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from monitor.config import schema
+from monitor.config.schema import RuleSpec, Settings
+from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
+from monitor.errors import ConfigError, Position, Problem
+from monitor.rules import QueryError, RuleSet
+from monitor.rules.query import Node, parse_query
+
+INCLUDABLE = ("feeds", "rules")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated configuration: the settings, the compiled rules and the files it came from."""
+
+    settings: Settings
+    rules: RuleSet
+    files: tuple[Path, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+def load_config(path: Path | str) -> LoadedConfig:
+    """Read, include, interpolate, validate and compile; raise :class:`ConfigError` listing all."""
+    path = Path(path)
+    doc, problems = load_document(path)
+    files = [path]
+    if problems and doc.data is None:
+        raise ConfigError(problems)
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError([Problem("the config must be a mapping of keys", doc.position(()))])
+    problems += _include(doc, path, files)
+    settings = _validate(doc, problems)
+    trees = _check_rules(doc, problems)
+    problems += _cross_check(doc)
+    if settings is None or any(p.severity == "error" for p in problems):
+        raise ConfigError(sorted(problems, key=_order))
+    rules = RuleSet.build(trees)
+    return LoadedConfig(settings, rules, tuple(files), tuple(problems))
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    where = problem.position
+    return (where.file, where.line, where.col) if where else ("", 0, 0)
+
+
+def _include(doc: Document, path: Path, files: list[Path]) -> list[Problem]:
+    includes = doc.data.get("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list):
+        return [
+            Problem("include: must be a file name or a list of them", doc.position(("include",)))
+        ]
+    problems: list[Problem] = []
+    for i, pattern in enumerate(includes):
+        where = doc.position(("include", i))
+        if not isinstance(pattern, str):
+            problems.append(Problem("include: entries must be file names", where))
+            continue
+        matches = (
+            sorted(glob.glob(str(path.parent / pattern)))
+            if glob.has_magic(pattern)
+            else [str(path.parent / pattern)]
+        )
+        if not matches:
+            problems.append(Problem(f"include: nothing matches {pattern!r}", where))
+        for name in matches:
+            problems += _include_file(doc, Path(name), where, files)
+    return problems
+
+
+def _include_file(doc: Document, path: Path, where: Position, files: list[Path]) -> list[Problem]:
+    sub, problems = load_document(path)
+    files.append(path)
+    if sub.data is None:
+        return problems or [Problem(f"include: cannot read {path}", where)]
+    if not isinstance(sub.data, dict):
+        return [*problems, Problem("an included file must be a mapping of keys", sub.position(()))]
+    for key, value in sub.data.items():
+        if key not in INCLUDABLE:
+            allowed = ", ".join(INCLUDABLE)
+            problems.append(
+                Problem(
+                    f"unknown key {key!r} in an included file (allowed: {allowed})",
+                    sub.key_positions.get((key,), sub.position(())),
+                )
+            )
+            continue
+        if not isinstance(value, list):
+            problems.append(Problem(f"{key}: must be a list", sub.position((key,))))
+            continue
+        target = doc.data.setdefault(key, [])
+        if not isinstance(target, list):
+            continue  # reported when the main file is validated
+        for j, item in enumerate(value):
+            merge_positions(doc, sub, (key, j), (key, len(target)))
+            target.append(item)
+    return problems
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+_FIELD_NAMES = sorted(
+    {
+        name
+        for model in (
+            Settings,
+            schema.Defaults,
+            schema.FeedSpec,
+            RuleSpec,
+            schema.WebhookSinkSpec,
+            schema.LogSinkSpec,
+        )
+        for name in model.model_fields
+    }
+)
+
+
+def _validate(doc: Document, problems: list[Problem]) -> Settings | None:
+    try:
+        return Settings.model_validate(doc.data)
+    except pydantic.ValidationError as e:
+        for error in e.errors(include_url=False):
+            problems.append(_problem_from_pydantic(doc, error))
+        return None
+
+
+def _resolve(doc: Document, loc: tuple[Any, ...]) -> PathKey:
+    """The longest real path in ``loc``: pydantic adds union tags that are not in the data."""
+    path: PathKey = ()
+    for part in loc:
+        candidate = (*path, part)
+        if candidate in doc.positions or candidate in doc.key_positions:
+            path = candidate
+    return path
+
+
+def _problem_from_pydantic(doc: Document, error: Any) -> Problem:
+    loc = tuple(error["loc"])
+    path = _resolve(doc, loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        close = difflib.get_close_matches(str(key), _FIELD_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        where = doc.key_positions.get(path, doc.position(path))
+        return Problem(f"unknown key {_dotted(path)!r}{hint}", where)
+    if kind == "missing":
+        missing = loc[-1]
+        owner = _dotted(path) or "the config"
+        return Problem(f"{owner}: missing required key {missing!r}", doc.position(path))
+    scalar = doc.scalars.get(path)
+    if kind in ("string_type", "str_type") and scalar is not None and scalar.style is None:
+        value = error.get("input")
+        if isinstance(value, bool) or value is None or isinstance(value, int | float):
+            shown = "null" if value is None else repr(value).lower()
+            return Problem(
+                f"{_dotted(path)}: YAML read {scalar.raw or '(empty)'!r} as {shown}; "
+                f"put it in single quotes ('{scalar.raw}')",
+                doc.position(path),
+            )
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    return Problem(f"{_dotted(path)}: {message}", doc.position(path))
+
+
+def query_position(doc: Document, path: PathKey, offset: int) -> Position:
+    """Where character ``offset`` of the query string at ``path`` is in the file."""
+    start = doc.position(path)
+    scalar = doc.scalars.get(path)
+    if scalar is None or "\n" in scalar.raw or "${" in scalar.raw:
+        return start
+    if scalar.style is None:
+        return Position(start.file, start.line, start.col + offset)
+    if scalar.style == "'" and "''" not in scalar.raw:
+        return Position(start.file, start.line, start.col + 1 + offset)
+    if scalar.style == '"' and "\\" not in scalar.raw:
+        return Position(start.file, start.line, start.col + 1 + offset)
+    return start
+
+
+def _items(doc: Document, key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = doc.data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _check_rules(doc: Document, problems: list[Problem]) -> list[tuple[str, Node, Node | None]]:
+    """Parse every query string found in the data, valid rule or not, to report all at once."""
+    trees = []
+    for i, rule in _items(doc, "rules"):
+        rule_id = rule.get("id") if isinstance(rule.get("id"), str) else f"#{i}"
+        parsed: dict[str, Node | None] = {"query": None, "exclude": None}
+        for key in ("query", "exclude"):
+            text = rule.get(key)
+            if not isinstance(text, str):
+                continue
+            try:
+                parsed[key] = parse_query(text)
+            except QueryError as e:
+                where = query_position(doc, ("rules", i, key), e.offset)
+                problems.append(Problem(f"rule {rule_id!r}: {key}: {e.message}", where))
+        query = parsed["query"]
+        if query is not None and isinstance(rule_id, str):
+            trees.append((rule_id, query, parsed["exclude"]))
+    return trees
+
+
+def _cross_check(doc: Document) -> list[Problem]:
+    problems = []
+    sinks = doc.data.get("sinks") if isinstance(doc.data.get("sinks"), dict) else {}
+    seen_rules: dict[str, int] = {}
+    for i, rule in _items(doc, "rules"):
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str) and rule_id in seen_rules:
+            problems.append(
+                Problem(
+                    f"rule id {rule_id!r} is used twice (first at rules[{seen_rules[rule_id]}])",
+                    doc.position(("rules", i, "id")),
+                )
+            )
+        if isinstance(rule_id, str):
+            seen_rules.setdefault(rule_id, i)
+        names = rule.get("sinks")
+        for j, sink in enumerate(names if isinstance(names, list) else []):
+            if isinstance(sink, str) and sink not in sinks:
+                known = ", ".join(map(str, sinks)) or "none defined"
+                problems.append(
+                    Problem(
+                        f"rule {rule_id!r}: unknown sink {sink!r} (sinks: {known})",
+                        doc.position(("rules", i, "sinks", j)),
+                    )
+                )
+    seen_feeds: dict[str, int] = {}
+    for i, feed in _items(doc, "feeds"):
+        url = feed.get("url")
+        if isinstance(url, str) and url in seen_feeds:
+            problems.append(
+                Problem(
+                    f"feed {url} is listed twice (first at feeds[{seen_feeds[url]}])",
+                    doc.position(("feeds", i, "url")),
+                )
+            )
+        if isinstance(url, str):
+            seen_feeds.setdefault(url, i)
+    if seen_rules and not sinks:
+        problems.append(
+            Problem(
+                "rules are defined but no sinks: alerts would go nowhere",
+                doc.position(("rules",)),
+                severity="warning",
+            )
+        )
+    return problems

@@ -1,0 +1,242 @@
+"""Config loading: validation into frozen settings, and every error at file:line:col."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from monitor.config import load_config
+from monitor.config.units import format_duration, parse_duration, parse_size
+from monitor.errors import ConfigError
+
+GOOD = """\
+defaults:
+  interval: 5m
+  timeout: 20s
+  max_body: 2MiB
+feeds:
+  - url: https://example.org/feed.xml
+    name: Example
+    interval: 1h30m
+    backfill: 24h
+rules:
+  - id: belarus
+    query: 'Belarus* OR Minsk'
+sinks:
+  hook:
+    type: webhook
+    url: https://hooks.example.org/x
+    secret: ${NEWSMON_TEST_SECRET}
+"""
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_valid_config_becomes_frozen_settings(write_config, monkeypatch) -> None:
+    """Durations, sizes and ${VAR} are resolved, and the result cannot be mutated."""
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "whsec_abc")
+    loaded = load_config(write_config(GOOD))
+    settings = loaded.settings
+    assert settings.defaults.interval == 300
+    assert settings.defaults.max_body == 2 * 1024 * 1024
+    feed = settings.feeds[0]
+    assert settings.interval(feed) == 5400
+    assert settings.timeout(feed) == 20
+    assert settings.backfill(feed) == 86400
+    assert settings.sinks["hook"].secret.get_secret_value() == "whsec_abc"
+    with pytest.raises(pydantic.ValidationError):
+        feed.interval = 1  # type: ignore[misc]
+
+
+def test_backfill_and_first_sync_combine(write_config) -> None:
+    """first_sync: alert means backfill everything; an explicit silent feed overrides defaults."""
+    loaded = load_config(
+        write_config(
+            "defaults:\n  first_sync: alert\nfeeds:\n  - url: http://a.example/f\n"
+            "  - url: http://b.example/f\n    first_sync: silent\n"
+            "  - url: http://c.example/f\n    backfill: 2d\n"
+        )
+    )
+    a, b, c = loaded.settings.feeds
+    assert math.isinf(loaded.settings.backfill(a))
+    assert loaded.settings.backfill(b) is None
+    assert loaded.settings.backfill(c) == 172800
+
+
+def test_every_problem_is_reported_with_its_position(write_config) -> None:
+    """Unknown keys, bad values, bad queries and missing sinks are all reported in one pass."""
+    path = write_config("""\
+feeds:
+  - url: https://example.org/feed.xml
+    intervall: 5m
+  - url: ftp://example.org/feed
+rules:
+  - id: belarus
+    query: 'Belarus* AND sanksi OR embargo'
+    sinks: [nowhere]
+  - id: norway
+    query: NO
+  - id: negative
+    query: 'NOT timnas'
+sinks:
+  desk:
+    type: webhook
+    url: http://127.0.0.1:9/hook
+    timeout: fast
+""")
+    name = str(path)
+    assert problems(path) == [
+        f"{name}:3:5: unknown key 'feeds[0].intervall' (did you mean 'interval'?)",
+        f"{name}:4:10: feeds[1].url: 'ftp://example.org/feed' is not an http(s) URL",
+        f"{name}:7:33: rule 'belarus': query: AND and OR mixed without parentheses is ambiguous:"
+        " write (a AND b) OR c, or a AND (b OR c)",
+        f"{name}:8:13: rule 'belarus': unknown sink 'nowhere' (sinks: desk)",
+        f"{name}:10:12: rules[1].query: YAML read 'NO' as false; put it in single quotes ('NO')",
+        f"{name}:12:13: rule 'negative': query: the query has no positive term: it would match"
+        " articles that contain none of its words (add a term that must be present)",
+        f"{name}:17:14: sinks.desk.timeout: 'fast' is not a duration"
+        " (examples: 30s, 5m, 1h30m, 2d)",
+    ]
+
+
+def test_yaml_syntax_errors_point_at_the_problem(write_config) -> None:
+    path = write_config("feeds:\n  - url: http://a.example/f\n    name: [unclosed\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:4:1: YAML syntax error: expected ',' or ']'")
+    assert f"at {path}:3:11" in problem
+
+
+def test_an_unquoted_group_reference_is_a_syntax_error_with_position(write_config) -> None:
+    path = write_config("rules:\n  - id: x\n    query: @belarus AND @sanksi\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:3:12: YAML syntax error")
+
+
+def test_python_tags_are_refused_and_never_run(write_config, tmp_path: Path) -> None:
+    """The safe loader refuses !!python tags: nothing is executed."""
+    marker = tmp_path / "pwned"
+    path = write_config(f"state: !!python/object/apply:os.system ['touch {marker}']\n")
+    [problem] = problems(path)
+    assert "could not determine a constructor" in problem
+    assert problem.startswith(f"{path}:1:8:")
+    assert not marker.exists()
+
+
+def test_duplicate_keys_are_refused(write_config) -> None:
+    path = write_config("defaults:\n  interval: 5m\n  interval: 10m\n")
+    assert problems(path) == [f"{path}:3:3: duplicate key 'interval'"]
+
+
+def test_unknown_environment_variables_are_errors(write_config, monkeypatch) -> None:
+    monkeypatch.delenv("NEWSMON_SURELY_UNSET", raising=False)
+    path = write_config("state: 'sqlite:///${NEWSMON_SURELY_UNSET}/x.db'\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:1:8: environment variable NEWSMON_SURELY_UNSET is not set")
+
+
+def test_variables_defaults_files_and_credentials(write_config, tmp_path, monkeypatch) -> None:
+    (tmp_path / "secret.txt").write_text("whsec_fromfile\n")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "hook").write_text("whsec_fromcredential")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    loaded = load_config(
+        write_config("""\
+state: 'sqlite:///${NEWSMON_UNSET_DIR:-/tmp}/x.db'
+sinks:
+  a: {type: webhook, url: 'http://h.example/a', secret: '${file:secret.txt}'}
+  b: {type: webhook, url: 'http://h.example/b', secret: '${credential:hook}'}
+""")
+    )
+    settings = loaded.settings
+    assert settings.state == "sqlite:////tmp/x.db"
+    assert settings.sinks["a"].secret.get_secret_value() == "whsec_fromfile"
+    assert settings.sinks["b"].secret.get_secret_value() == "whsec_fromcredential"
+
+
+def test_included_rule_files_report_their_own_positions(write_config) -> None:
+    """Problems inside an included file carry that file's name and lines."""
+    write_config(
+        "rules:\n  - id: ok\n    query: 'sanksi'\n  - id: bad\n    query: 'a OR'\n",
+        name="rules.yaml",
+    )
+    write_config("rules:\n  - id: broken\n    query: [unclosed\n", name="broken.yaml")
+    main = write_config("include: [rules.yaml, broken.yaml]\nsinks:\n  log: {type: log}\n")
+    found = problems(main)
+    rules_file = str(main.parent / "rules.yaml")
+    assert f"{rules_file}:5:17: rule 'bad': query: query ends where a term was expected" in found
+    assert any(p.startswith(f"{main.parent / 'broken.yaml'}:4:1: YAML syntax error") for p in found)
+
+
+def test_included_rules_are_loaded(write_config) -> None:
+    write_config("rules:\n  - id: inc\n    query: 'sanksi'\n", name="more.yaml")
+    main = write_config("include: more.yaml\nrules:\n  - id: own\n    query: 'Minsk'\n")
+    loaded = load_config(main)
+    assert [r.id for r in loaded.settings.rules] == ["own", "inc"]
+    assert main.parent / "more.yaml" in loaded.files
+
+
+def test_duplicate_rule_ids_and_feeds_are_refused(write_config) -> None:
+    path = write_config("""\
+feeds:
+  - url: http://a.example/f
+  - url: http://a.example/f
+rules:
+  - {id: x, query: 'a'}
+  - {id: x, query: 'b'}
+sinks: {log: {type: log}}
+""")
+    assert problems(path) == [
+        f"{path}:3:10: feed http://a.example/f is listed twice (first at feeds[0])",
+        f"{path}:6:10: rule id 'x' is used twice (first at rules[0])",
+    ]
+
+
+def test_rules_without_sinks_warn_but_load(write_config) -> None:
+    loaded = load_config(write_config("rules:\n  - {id: x, query: 'a'}\n"))
+    assert [w.severity for w in loaded.warnings] == ["warning"]
+
+
+def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
+    [problem] = problems(tmp_path / "nope.yaml")
+    assert "cannot read config" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("1w", 604800),
+        (45, 45),
+        ("250ms", 0.25),
+        ("1.5h", 5400),
+    ],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["fast", "5 minutes", "m5", "", "-5", True])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_sizes_and_duration_formatting() -> None:
+    assert parse_size("10MiB") == 10 * 1024 * 1024
+    assert parse_size("512kb") == 512_000
+    assert parse_size(1000) == 1000
+    assert format_duration(5400) == "1h30m"
+    assert format_duration(0.25) == "250ms"
+    with pytest.raises(ValueError, match="size"):
+        parse_size("big")
