@@ -1,0 +1,125 @@
+"""Opening the state store: engine, SQLite pragmas and locking, Alembic migrations.
+
+SQLite (the default) is one node: WAL so readers never block the writer, ``synchronous=FULL``
+because the outbox must survive power loss (write rates here are tiny), a busy timeout, and
+explicit ``BEGIN IMMEDIATE`` for writes so two writers queue instead of failing on a lock upgrade.
+An exclusive lock file keeps a second daemon off the same database.
+
+PostgreSQL is many nodes: claims use ``FOR UPDATE SKIP LOCKED`` and migrations take an advisory
+lock so that nodes starting together do not race.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from monitor.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x6E65_7773  # "news"
+WRITE = "newsmon_write"
+
+
+def database_url(state: str) -> sa.URL:
+    """The async driver URL for a ``state:`` setting (``sqlite:///...``, ``postgresql://...``)."""
+    try:
+        url = sa.make_url(state)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"state: {state!r} is not a database URL") from e
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise StoreError("state: SQLite needs a file path (sqlite:///path/newsmon.db)")
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+asyncpg")
+    raise StoreError(f"state: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+
+
+def create_engine(url: sa.URL) -> AsyncEngine:
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's implicit transactions cannot BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision; a no-op when it already is."""
+    async with engine.execution_options(**{WRITE: True}).begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+class StateLock:
+    """An exclusive lock beside a SQLite database: one daemon per state file."""
+
+    def __init__(self, database: Path) -> None:
+        database = Path(os.path.abspath(database))
+        self.path = database.with_name(database.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreError(
+                f"{self.path.with_suffix('')} is in use by {holder}; SQLite state serves one "
+                "newsmon process (use PostgreSQL to run several)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None

@@ -1,0 +1,499 @@
+"""The state store: feed schedule and validators, entries, matches and the alert outbox.
+
+Every method is one transaction. :meth:`Store.record_update` is the heart of the "no alert lost"
+guarantee: a feed's validators and next poll time are saved together with the entries, matches
+and outbox rows they produced, so a crash at any point leaves either all of it or none of it, and
+a poll that is not recorded is simply repeated.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.errors import StoreError
+from monitor.store import engine as engine_mod
+from monitor.store.schema import alerts, entries, feeds, matches
+from monitor.types import (
+    Alert,
+    ChangeKind,
+    EntryWrite,
+    FeedForUpdate,
+    FeedUpdateIntent,
+    StoredEntry,
+)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """What the store needs to know of a configured feed to schedule it."""
+
+    url: str
+    name: str | None
+    interval: float
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    recorded: bool
+    alerts: int = 0
+
+
+class _LeaseLost(Exception):
+    """Our lease on a feed expired and another node took it: roll back, record nothing."""
+
+
+class Store:
+    """Async access to the state database; open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, lock: engine_mod.StateLock | None
+    ) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{engine_mod.WRITE: True})
+        self._lock = lock
+        self.now = clock
+        self.dialect = engine.dialect.name
+        self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+
+    @classmethod
+    async def open(cls, state: str, clock: Clock, *, exclusive: bool = False) -> Store:
+        """Connect, migrate, and with ``exclusive`` take the single-node lock (SQLite only)."""
+        url = engine_mod.database_url(state)
+        lock = None
+        if exclusive and url.get_backend_name() == "sqlite":
+            lock = engine_mod.StateLock(Path(url.database or ""))
+            lock.acquire()
+        engine = engine_mod.create_engine(url)
+        try:
+            await engine_mod.migrate(engine)
+        except (OSError, sa.exc.SQLAlchemyError) as e:
+            await engine.dispose()
+            if lock:
+                lock.release()
+            raise StoreError(
+                f"cannot open state {url.render_as_string(hide_password=True)}: {e}"
+            ) from e
+        return cls(engine, clock, lock)
+
+    @property
+    def single_node(self) -> bool:
+        return self._lock is not None
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+        if self._lock:
+            self._lock.release()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.begin() as conn:
+            yield conn
+
+    # --- feeds ---------------------------------------------------------------------------------
+
+    async def sync_feeds(self, configured: Sequence[FeedSchedule], rate: float = 50.0) -> None:
+        """Make the store's feeds those of the config; removed feeds keep their state, inactive.
+
+        New feeds are spread out at about ``rate`` first polls per second (at least over 5 s, at
+        most over their interval) so a large config does not poll everything at once. A shorter
+        interval brings a feed's next poll forward.
+        """
+        now = self.now()
+        f = feeds.c
+        wanted = {feed.url: feed for feed in configured}
+        async with self._write() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
+                )
+            ).all()
+            known = {row.url: row for row in rows}
+            spread = max(5.0, sum(1 for url in wanted if url not in known) / rate)
+            for row in rows:
+                if row.url not in wanted and row.active:
+                    await conn.execute(feeds.update().where(f.id == row.id).values(active=False))
+            for url, spec in wanted.items():
+                if url not in known:
+                    delay = random.uniform(0, min(spread, spec.interval))
+                    await conn.execute(
+                        feeds.insert().values(
+                            url=url,
+                            name=spec.name,
+                            active=True,
+                            created_at=now,
+                            next_poll_at=now + timedelta(seconds=delay),
+                        )
+                    )
+                    continue
+                row = known[url]
+                values: dict[str, Any] = {}
+                if not row.active:
+                    values["active"] = True
+                if row.name != spec.name:
+                    values["name"] = spec.name
+                latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
+                if row.next_poll_at > latest:
+                    values["next_poll_at"] = latest
+                if values:
+                    await conn.execute(feeds.update().where(f.id == row.id).values(**values))
+
+    async def release_leases(self) -> None:
+        """Forget every lease; only for a single node at start, when no lease can be alive."""
+        async with self._write() as conn:
+            await conn.execute(
+                feeds.update()
+                .where(feeds.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def claim_due_feeds(
+        self, node: str, lease: float, limit: int, *, due_before: datetime | None = None
+    ) -> list[FeedForUpdate]:
+        """Lease up to ``limit`` active feeds whose poll time has come and nobody else holds."""
+        now = self.now()
+        f = feeds.c
+        due = (
+            sa.select(f.id)
+            .where(
+                f.active.is_(True),
+                f.next_poll_at <= (due_before or now),
+                sa.or_(f.lease_until.is_(None), f.lease_until < now),
+            )
+            .order_by(f.next_poll_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            feeds.update()
+            .where(f.id.in_(due.scalar_subquery()))
+            .values(lease_owner=node, lease_until=now + timedelta(seconds=lease))
+            .returning(
+                f.id,
+                f.url,
+                f.etag,
+                f.last_modified,
+                f.body_hash,
+                f.synced_at,
+                f.consecutive_failures,
+            )
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(claim)).all()
+        return [
+            FeedForUpdate(
+                row.id,
+                row.url,
+                row.etag,
+                row.last_modified,
+                row.body_hash,
+                row.synced_at is not None,
+                row.consecutive_failures,
+            )
+            for row in sorted(rows, key=lambda r: r.id)
+        ]
+
+    async def release_feed(self, feed_id: int, node: str) -> None:
+        """Give up our lease on a feed without recording a poll."""
+        async with self._write() as conn:
+            await conn.execute(
+                feeds.update()
+                .where(feeds.c.id == feed_id, feeds.c.lease_owner == node)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def get_entries_for_update(
+        self, feed_id: int, keys: Iterable[str]
+    ) -> dict[str, StoredEntry]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        e = entries.c
+        query = sa.select(e.id, e.key, e.content_hash).where(e.feed_id == feed_id, e.key.in_(keys))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.key: StoredEntry(row.id, row.key, row.content_hash) for row in rows}
+
+    async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
+        """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
+        f = feeds.c
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_until": None,
+            "last_attempt_at": intent.attempted_at,
+            "next_poll_at": intent.next_poll_at,
+            "last_status": intent.status,
+            "last_error": intent.error,
+        }
+        if intent.status == "error":
+            values["consecutive_failures"] = f.consecutive_failures + 1
+        else:
+            values.update(
+                consecutive_failures=0,
+                last_success_at=intent.attempted_at,
+                synced_at=sa.func.coalesce(f.synced_at, intent.attempted_at),
+            )
+        if intent.status == "ok":
+            values.update(
+                etag=intent.etag, last_modified=intent.last_modified, body_hash=intent.body_hash
+            )
+            if intent.title:
+                values["title"] = intent.title
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(
+                    feeds.update()
+                    .where(f.id == intent.feed_id, f.lease_owner == node)
+                    .values(**values)
+                )
+                if result.rowcount == 0:
+                    raise _LeaseLost
+                created = await self._write_entries(
+                    conn, intent.feed_id, intent.entries, intent.attempted_at
+                )
+        except _LeaseLost:
+            return RecordOutcome(recorded=False)
+        return RecordOutcome(recorded=True, alerts=created)
+
+    async def _write_entries(
+        self, conn: AsyncConnection, feed_id: int, writes: Sequence[EntryWrite], now: datetime
+    ) -> int:
+        ids: dict[str, int] = {}
+        new = [w.change for w in writes if w.change.kind is ChangeKind.NEW]
+        if new:
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "key": c.key,
+                    "guid": c.entry.guid,
+                    "url": c.entry.link,
+                    "canonical_url": c.canonical_url,
+                    "title": c.entry.title,
+                    "summary": c.entry.summary,
+                    "content": c.entry.content,
+                    "language": c.entry.language,
+                    "published_at": c.entry.published,
+                    "content_hash": c.content_hash,
+                    "first_seen_at": now,
+                    "updated_at": now,
+                }
+                for c in new
+            ]
+            stmt = (
+                self._insert(entries)
+                .on_conflict_do_nothing()
+                .returning(entries.c.key, entries.c.id)
+            )
+            result = await conn.execute(stmt, rows)
+            ids.update({row.key: row.id for row in result.all()})
+        for write in writes:
+            change = write.change
+            if change.kind is ChangeKind.UPDATED and change.stored is not None:
+                ids[change.key] = change.stored.id
+                await conn.execute(
+                    entries.update()
+                    .where(entries.c.id == change.stored.id)
+                    .values(
+                        title=change.entry.title,
+                        summary=change.entry.summary,
+                        content=change.entry.content,
+                        content_hash=change.content_hash,
+                        canonical_url=change.canonical_url,
+                        updated_at=now,
+                    )
+                )
+        created = 0
+        for write in writes:
+            entry_id = ids.get(write.change.key)
+            if entry_id is None:
+                continue  # inserted concurrently by another node, which also alerted for it
+            for rule_id, hits in write.matches:
+                await conn.execute(
+                    self._insert(matches)
+                    .on_conflict_do_nothing()
+                    .values(
+                        entry_id=entry_id, rule_id=rule_id, revision=0, hits=hits, created_at=now
+                    )
+                )
+            for alert in write.alerts:
+                result = await conn.execute(
+                    self._insert(alerts)
+                    .on_conflict_do_nothing()
+                    .values(
+                        id=alert.id,
+                        sink=alert.sink,
+                        rule_id=alert.rule_id,
+                        entry_id=entry_id,
+                        revision=0,
+                        kind=alert.kind,
+                        payload=alert.payload,
+                        state="pending",
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+                created += result.rowcount
+        return created
+
+    # --- alerts --------------------------------------------------------------------------------
+
+    async def claim_alerts(self, node: str, lease: float, limit: int) -> list[Alert]:
+        """Lease up to ``limit`` pending alerts that are due; each claim counts as an attempt."""
+        now = self.now()
+        a = alerts.c
+        due = (
+            sa.select(a.id)
+            .where(
+                a.state == "pending",
+                a.next_attempt_at <= now,
+                sa.or_(a.lease_until.is_(None), a.lease_until < now),
+            )
+            .order_by(a.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            alerts.update()
+            .where(a.id.in_(due.scalar_subquery()))
+            .values(
+                lease_owner=node,
+                lease_until=now + timedelta(seconds=lease),
+                attempts=a.attempts + 1,
+            )
+            .returning(a.id, a.sink, a.rule_id, a.kind, a.payload, a.attempts, a.created_at)
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(claim)).all()
+        return [
+            Alert(
+                row.id, row.sink, row.rule_id, row.kind, row.payload, row.attempts, row.created_at
+            )
+            for row in sorted(rows, key=lambda r: (r.created_at, r.id))
+        ]
+
+    async def mark_delivered(self, alert_id: str) -> None:
+        """The sink acknowledged: never deliver this alert again."""
+        async with self._write() as conn:
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert_id)
+                .values(
+                    state="delivered",
+                    delivered_at=self.now(),
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=None,
+                )
+            )
+
+    async def schedule_retry(self, alert_id: str, node: str, at: datetime, error: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                alerts.update()
+                .where(
+                    alerts.c.id == alert_id,
+                    alerts.c.lease_owner == node,
+                    alerts.c.state == "pending",
+                )
+                .values(next_attempt_at=at, last_error=error, lease_owner=None, lease_until=None)
+            )
+
+    async def mark_dead(self, alert_id: str, error: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert_id)
+                .values(state="dead", last_error=error, lease_owner=None, lease_until=None)
+            )
+
+    async def replay_alert(self, alert_id: str) -> bool:
+        """Re-queue a dead alert for delivery now; False if there is no dead alert by that id."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert_id, alerts.c.state == "dead")
+                .values(state="pending", attempts=0, next_attempt_at=self.now(), last_error=None)
+            )
+        return bool(result.rowcount)
+
+    # --- reports -------------------------------------------------------------------------------
+
+    async def list_feeds(self) -> list[dict[str, Any]]:
+        f, e = feeds.c, entries.c
+        counts = sa.select(e.feed_id, sa.func.count().label("n")).group_by(e.feed_id).subquery()
+        query = (
+            sa.select(
+                f.url,
+                f.name,
+                f.title,
+                f.active,
+                f.last_status,
+                f.last_error,
+                f.last_success_at,
+                f.last_attempt_at,
+                f.consecutive_failures,
+                f.next_poll_at,
+                sa.func.coalesce(counts.c.n, 0).label("entries"),
+            )
+            .outerjoin(counts, counts.c.feed_id == f.id)
+            .order_by(f.active.desc(), f.url)
+        )
+        async with self._read() as conn:
+            return [dict(row._mapping) for row in (await conn.execute(query)).all()]
+
+    async def list_alerts(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        a, e = alerts.c, entries.c
+        query = (
+            sa.select(
+                a.id,
+                a.sink,
+                a.rule_id,
+                a.kind,
+                a.state,
+                a.attempts,
+                a.last_error,
+                a.created_at,
+                a.delivered_at,
+                a.next_attempt_at,
+                e.title,
+                e.url,
+            )
+            .join(entries, entries.c.id == a.entry_id)
+            .order_by(a.created_at.desc(), a.id)
+            .limit(limit)
+        )
+        if state:
+            query = query.where(a.state == state)
+        async with self._read() as conn:
+            return [dict(row._mapping) for row in (await conn.execute(query)).all()]
+
+    async def count(self, table: str, **where: Any) -> int:
+        """Rows in ``table`` matching column equalities (for status lines and tests)."""
+        tables = {"feeds": feeds, "entries": entries, "matches": matches, "alerts": alerts}
+        t = tables[table]
+        query = sa.select(sa.func.count()).select_from(t)
+        for column, value in where.items():
+            query = query.where(t.c[column] == value)
+        async with self._read() as conn:
+            return int((await conn.execute(query)).scalar_one())

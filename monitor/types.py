@@ -1,0 +1,155 @@
+"""The data that flows through a feed update, one type per stage (see :mod:`monitor.pipeline`).
+
+FeedForUpdate (from the store) -> FetchResult -> ParsedFeed -> EntryChange (decide) ->
+FeedUpdateIntent (to the store) -> UpdateResult (to the caller and the log). Alerts leave the store
+as :class:`Alert` for the dispatcher. All are frozen: stages hand data on, they never share it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FeedForUpdate:
+    """A feed claimed for polling, with what the last poll left behind."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    synced: bool
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified."""
+
+    url: str
+    status: int
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One feed item as plain text fields (HTML already turned into text)."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    published: datetime | None
+    language: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: tuple[ParsedEntry, ...]
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """What the store remembers of an entry, enough to decide whether it changed."""
+
+    id: int
+    key: str
+    content_hash: str
+
+
+class ChangeKind(enum.Enum):
+    NEW = "new"
+    UPDATED = "updated"
+    SAME = "same"
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """The decision about one parsed entry: new, updated or unchanged, and whether it may alert."""
+
+    kind: ChangeKind
+    key: str
+    entry: ParsedEntry
+    canonical_url: str | None
+    content_hash: str
+    stored: StoredEntry | None = None
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """An alert to enqueue: one per (sink, rule, story, revision); ``id`` is the idempotency key."""
+
+    id: str
+    sink: str
+    rule_id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EntryWrite:
+    """An entry to insert or update, with the matches and alerts it led to."""
+
+    change: EntryChange
+    matches: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
+    alerts: tuple[AlertDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedUpdateIntent:
+    """Everything one poll decided, recorded in one transaction whatever the outcome."""
+
+    feed_id: int
+    attempted_at: datetime
+    next_poll_at: datetime
+    status: str  # ok | not_modified | error
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error: str | None = None
+    title: str | None = None
+    entries: tuple[EntryWrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What a feed update did, as the summary log line shows it."""
+
+    url: str
+    status: str
+    new: int = 0
+    updated: int = 0
+    matched: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An outbox row claimed for delivery."""
+
+    id: str
+    sink: str
+    rule_id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime

@@ -1,0 +1,223 @@
+"""The state store on real SQLite and real PostgreSQL: schema, leases, atomic updates, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from monitor.errors import StoreError
+from monitor.store import FeedSchedule, Store
+from monitor.store.schema import metadata
+from monitor.types import (
+    AlertDraft,
+    ChangeKind,
+    EntryChange,
+    EntryWrite,
+    FeedUpdateIntent,
+    ParsedEntry,
+)
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+async def store(state: str, clock: FakeClock) -> AsyncIterator[Store]:
+    opened = await Store.open(state, clock, exclusive=True)
+    yield opened
+    await opened.close()
+
+
+def new_entry(key: str, alert_ids: tuple[str, ...] = ()) -> EntryWrite:
+    entry = ParsedEntry(key, f"https://a.example/{key}", f"title {key}", "", "body", None)
+    change = EntryChange(ChangeKind.NEW, key, entry, entry.link, f"hash-{key}", None, True)
+    alerts = tuple(
+        AlertDraft(i, "hook", f"rule-{i}", "article.matched", {"n": i}) for i in alert_ids
+    )
+    return EntryWrite(change, (("rule", [{"text": "x"}]),) if alerts else (), alerts)
+
+
+def intent(store: Store, feed_id: int, *entries: EntryWrite, etag: str = "e1") -> FeedUpdateIntent:
+    now = store.now()
+    return FeedUpdateIntent(
+        feed_id, now, now + timedelta(minutes=10), "ok", etag=etag, body_hash="b", entries=entries
+    )
+
+
+async def claim_one(store: Store, node: str = "n1") -> int:
+    [feed] = await store.claim_due_feeds(node, 60, 10, due_before=store.now() + timedelta(days=1))
+    return feed.id
+
+
+async def test_migrations_build_exactly_the_declared_schema(store: Store, state: str) -> None:
+    """The Alembic revisions and schema.py agree (a change to one needs the other)."""
+
+    def diff(connection: sa.Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with store._engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+async def test_reopening_migrated_state_keeps_it(state: str, clock: FakeClock) -> None:
+    first = await Store.open(state, clock)
+    await first.sync_feeds([FeedSchedule("http://a.example/f", "a", 60)])
+    await first.close()
+    second = await Store.open(state, clock)
+    try:
+        assert await second.count("feeds") == 1
+    finally:
+        await second.close()
+
+
+async def test_only_due_feeds_are_claimed_and_a_lease_excludes_others(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(3)])
+    assert await store.claim_due_feeds("n1", 60, 10) == []  # first polls are spread out
+    clock.advance(10)
+    claimed = await store.claim_due_feeds("n1", 60, 2)
+    assert len(claimed) == 2
+    rest = await store.claim_due_feeds("n2", 600, 10)
+    assert [f.id for f in rest] == sorted({1, 2, 3} - {f.id for f in claimed})
+    assert await store.claim_due_feeds("n2", 60, 10) == []
+    clock.advance(61)  # the leases of n1 expired: n2 may take those feeds over
+    assert len(await store.claim_due_feeds("n2", 60, 10)) == 2
+
+
+async def test_a_node_that_lost_its_lease_records_nothing(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store, "n1")
+    clock.advance(61)
+    assert await claim_one(store, "n2") == feed_id
+    outcome = await store.record_update(intent(store, feed_id, new_entry("a", ("msg_a",))), "n1")
+    assert not outcome.recorded
+    assert await store.count("entries") == 0
+    assert (await store.record_update(intent(store, feed_id, new_entry("a")), "n2")).recorded
+
+
+async def test_an_update_is_one_transaction(store: Store) -> None:
+    """A failure while writing alerts leaves no entry, no validator and no lease change."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    broken = EntryWrite(
+        new_entry("a").change,
+        (),
+        (AlertDraft("msg_x", "hook", "rule", "article.matched", {"bad": {1, 2}}),),
+    )
+    with pytest.raises(Exception, match="JSON serializable"):
+        await store.record_update(intent(store, feed_id, broken, etag="new"), "n1")
+    assert await store.count("entries") == 0
+    [feed] = await store.list_feeds()
+    assert feed["last_status"] is None
+    assert (await store.record_update(intent(store, feed_id, new_entry("a")), "n1")).recorded
+
+
+async def test_the_outbox_refuses_a_second_alert_for_the_same_story(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    outcome = await store.record_update(intent(store, feed_id, new_entry("a", ("msg_1",))), "n1")
+    assert outcome.alerts == 1
+    # The same story decided NEW again (say, by a second node) must not enqueue it twice.
+    clock.advance(700)
+    feed_id = await claim_one(store)
+    outcome = await store.record_update(intent(store, feed_id, new_entry("a", ("msg_1",))), "n1")
+    assert outcome.alerts == 0
+    assert await store.count("alerts") == 1
+    assert await store.count("entries") == 1
+
+
+async def test_alert_claims_leases_and_outcomes(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_update(intent(store, feed_id, new_entry("a", ("msg_1", "msg_2"))), "n1")
+    first = await store.claim_alerts("n1", 30, 1)
+    second = await store.claim_alerts("n2", 30, 10)
+    assert {a.id for a in first} | {a.id for a in second} == {"msg_1", "msg_2"}
+    assert await store.claim_alerts("n3", 30, 10) == []
+    await store.mark_delivered(first[0].id)
+    await store.schedule_retry(second[0].id, "n2", clock.now + timedelta(seconds=5), "HTTP 500")
+    assert await store.claim_alerts("n1", 30, 10) == []
+    clock.advance(6)
+    [again] = await store.claim_alerts("n1", 30, 10)
+    assert again.id == second[0].id
+    assert again.attempts == 2
+    await store.mark_dead(again.id, "gave up")
+    assert await store.replay_alert(again.id)
+    assert not await store.replay_alert(again.id)  # no longer dead
+    assert [a.id for a in await store.claim_alerts("n1", 30, 10)] == [again.id]
+
+
+@pytest.mark.postgres
+async def test_concurrent_claims_on_postgres_never_overlap(pg_state: str, clock: FakeClock) -> None:
+    """FOR UPDATE SKIP LOCKED: many nodes claiming at once each get distinct alerts."""
+    store = await Store.open(pg_state, clock)
+    try:
+        await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+        feed_id = await claim_one(store)
+        ids = tuple(f"msg_{i}" for i in range(200))
+        await store.record_update(intent(store, feed_id, new_entry("a", ids)), "n1")
+        batches = await asyncio.gather(*(store.claim_alerts(f"n{i}", 30, 7) for i in range(20)))
+        claimed = [a.id for batch in batches for a in batch]
+        assert len(claimed) == len(set(claimed)) == 140
+    finally:
+        await store.close()
+
+
+async def test_removed_feeds_keep_their_state_and_come_back(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds(
+        [FeedSchedule("http://a.example/f", "a", 600), FeedSchedule("http://b.example/f", "b", 600)]
+    )
+    clock.advance(10)
+    for feed in await store.claim_due_feeds("n1", 60, 10):
+        await store.record_update(intent(store, feed.id, new_entry(f"e{feed.id}")), "n1")
+    await store.sync_feeds([FeedSchedule("http://b.example/f", "b", 600)])
+    rows = {r["url"]: r for r in await store.list_feeds()}
+    assert rows["http://a.example/f"]["active"] is False
+    assert rows["http://a.example/f"]["entries"] == 1
+    clock.advance(3600)
+    assert [f.url for f in await store.claim_due_feeds("n1", 60, 10)] == ["http://b.example/f"]
+    await store.sync_feeds([FeedSchedule("http://a.example/f", "a", 60)])
+    rows = {r["url"]: r for r in await store.list_feeds()}
+    assert rows["http://a.example/f"]["active"] is True
+    assert rows["http://a.example/f"]["entries"] == 1
+
+
+async def test_a_shorter_interval_brings_the_next_poll_forward(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 86400)])
+    feed_id = await claim_one(store)
+    now = clock.now
+    await store.record_update(FeedUpdateIntent(feed_id, now, now + timedelta(days=1), "ok"), "n1")
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 60)])
+    [row] = await store.list_feeds()
+    assert row["next_poll_at"] == now + timedelta(seconds=60)
+
+
+async def test_sqlite_state_serves_one_process(tmp_path, clock: FakeClock) -> None:
+    state = f"sqlite:///{tmp_path / 'x.db'}"
+    first = await Store.open(state, clock, exclusive=True)
+    try:
+        with pytest.raises(StoreError, match="in use by pid"):
+            await Store.open(state, clock, exclusive=True)
+        async with first._engine.connect() as conn:
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+        assert (mode, sync) == ("wal", 2)  # 2 = FULL
+    finally:
+        await first.close()
+    second = await Store.open(state, clock, exclusive=True)
+    await second.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "not a url"])
+async def test_unsupported_state_urls_are_clear_errors(url: str, clock: FakeClock) -> None:
+    with pytest.raises(StoreError, match="state"):
+        await Store.open(url, clock)
