@@ -1,0 +1,30 @@
+"""The ``log`` sink: an alert becomes one structured log line (JSON under systemd)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from monitor.types import Alert
+
+log = structlog.get_logger("newsmon.alert")
+
+
+@dataclass
+class LogSink:
+    name: str
+
+    async def deliver(self, alert: Alert) -> None:
+        data = alert.payload.get("data", {})
+        article = data.get("article", {})
+        await log.ainfo(
+            "alert",
+            sink=self.name,
+            id=alert.id,
+            rule=data.get("rule", {}).get("id"),
+            title=article.get("title"),
+            url=article.get("url"),
+            feed=article.get("feed", {}).get("name"),
+            terms=[hit["text"] for hit in data.get("hits", [])][:10],
+        )

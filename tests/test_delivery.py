@@ -1,0 +1,207 @@
+"""Webhook delivery and the dispatcher: signatures, statuses, retries, dead letters, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+from aiohttp import web
+from standardwebhooks import Webhook
+
+from monitor.config.schema import WebhookSinkSpec
+from monitor.dispatch import RETRY_SCHEDULE, Dispatcher
+from monitor.errors import SinkError
+from monitor.sinks import WebhookSink
+from monitor.store import FeedSchedule, Store
+from monitor.types import (
+    Alert,
+    AlertDraft,
+    ChangeKind,
+    EntryChange,
+    EntryWrite,
+    FeedUpdateIntent,
+    ParsedEntry,
+)
+from tests.conftest import FakeClock, Receiver
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+ALERT = Alert(
+    "msg_abc",
+    "hook",
+    "rule",
+    "article.matched",
+    {
+        "type": "article.matched",
+        "timestamp": "2026-11-25T12:00:00Z",
+        "data": {"article": {"title": "Belarus “sanksi” ✓"}},
+    },
+    1,
+    datetime(2026, 11, 25, tzinfo=UTC),
+)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def sink(session: aiohttp.ClientSession, url: str, **options: object) -> WebhookSink:
+    spec = WebhookSinkSpec.model_validate({"type": "webhook", "url": url, **options})
+    return WebhookSink("hook", spec, session)
+
+
+async def test_deliveries_verify_with_the_standard_webhooks_library(
+    session: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    await sink(session, receiver.url, secret=SECRET).deliver(ALERT)
+    [delivery] = receiver.deliveries
+    payload = Webhook(SECRET).verify(delivery.body, delivery.headers)
+    assert payload == ALERT.payload
+    assert delivery.headers["webhook-id"] == "msg_abc"
+    assert delivery.headers["Content-Type"] == "application/json"
+
+
+async def test_without_a_secret_there_is_no_signature(session, receiver: Receiver) -> None:
+    await sink(session, receiver.url).deliver(ALERT)
+    [delivery] = receiver.deliveries
+    assert "webhook-signature" not in delivery.headers
+    assert delivery.headers["webhook-id"] == "msg_abc"
+
+
+@pytest.mark.parametrize(
+    ("answer", "retry_after", "permanent"),
+    [
+        (500, None, False),
+        (404, None, False),
+        ((429, {"Retry-After": "30"}), 30.0, False),
+        ((503, {"Retry-After": "7"}), 7.0, False),
+        (410, None, True),
+    ],
+)
+async def test_non_2xx_answers_are_failures(
+    session, receiver: Receiver, answer, retry_after, permanent
+) -> None:
+    receiver.answer(answer)
+    with pytest.raises(SinkError) as info:
+        await sink(session, receiver.url).deliver(ALERT)
+    assert info.value.retry_after == retry_after
+    assert info.value.permanent is permanent
+
+
+async def test_redirects_are_failures_and_never_followed(session, receiver: Receiver) -> None:
+    hits: list[str] = []
+
+    async def target(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/elsewhere", target)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        receiver.answer((302, {"Location": f"http://127.0.0.1:{port}/elsewhere"}))
+        with pytest.raises(SinkError, match="HTTP 302"):
+            await sink(session, receiver.url).deliver(ALERT)
+    finally:
+        await runner.cleanup()
+    assert hits == []
+
+
+async def test_a_receiver_that_never_answers_times_out(session) -> None:
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hang)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        with pytest.raises(SinkError, match=r"no answer within 0\.5s"):
+            await sink(session, f"http://127.0.0.1:{port}/hook", timeout="500ms").deliver(ALERT)
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+# --- the dispatcher ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
+    """A store with one pending alert for sink 'hook'."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'o.db'}", clock, exclusive=True)
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    [feed] = await store.claim_due_feeds("n1", 60, 1, due_before=clock.now + timedelta(days=1))
+    entry = ParsedEntry("g", "https://a.example/1", "t", "", "", None)
+    change = EntryChange(ChangeKind.NEW, "g", entry, entry.link, "h", None, True)
+    draft = AlertDraft("msg_1", "hook", "rule", "article.matched", ALERT.payload)
+    now = clock.now
+    await store.record_update(
+        FeedUpdateIntent(feed.id, now, now, "ok", entries=(EntryWrite(change, (), (draft,)),)), "n1"
+    )
+    yield store
+    await store.close()
+
+
+async def attempt(store: Store, dispatcher: Dispatcher) -> list[str]:
+    return [await dispatcher.deliver(a) for a in await store.claim_alerts("n1", 60, 10)]
+
+
+async def test_the_retry_schedule_runs_out_into_a_dead_alert_that_replays(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """Eight attempts over about a day, then dead (kept with its error); replay delivers it."""
+    receiver.answer(*([500] * (len(RETRY_SCHEDULE) + 1)))
+    dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
+    outcomes = await attempt(outbox, dispatcher)
+    for delay in RETRY_SCHEDULE:
+        clock.advance(delay - 1)
+        assert await attempt(outbox, dispatcher) == []  # not due yet
+        clock.advance(1)
+        outcomes += await attempt(outbox, dispatcher)
+    assert outcomes == ["retry"] * len(RETRY_SCHEDULE) + ["dead"]
+    assert sum(RETRY_SCHEDULE) / 3600 == pytest.approx(27.6, abs=0.1)
+    [dead] = await outbox.list_alerts(state="dead")
+    assert dead["last_error"] == "HTTP 500"
+    assert dead["attempts"] == len(RETRY_SCHEDULE) + 1
+
+    assert await outbox.replay_alert("msg_1")
+    assert await attempt(outbox, dispatcher) == ["delivered"]
+    assert set(receiver.ids()) == {"msg_1"}
+    assert len(receiver.deliveries) == len(RETRY_SCHEDULE) + 2
+
+
+async def test_retry_after_is_honoured(outbox: Store, clock: FakeClock, session, receiver) -> None:
+    receiver.answer((429, {"Retry-After": "120"}))
+    dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
+    assert await attempt(outbox, dispatcher) == ["retry"]
+    clock.advance(119)
+    assert await attempt(outbox, dispatcher) == []
+    clock.advance(1)
+    assert await attempt(outbox, dispatcher) == ["delivered"]
+
+
+async def test_gone_kills_the_alert_at_once(outbox: Store, session, receiver: Receiver) -> None:
+    receiver.answer(410)
+    dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1")
+    assert await attempt(outbox, dispatcher) == ["dead"]
+    assert len(receiver.deliveries) == 1
+
+
+async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store) -> None:
+    dispatcher = Dispatcher(outbox, {}, "n1")
+    assert await attempt(outbox, dispatcher) == ["dead"]
+    [dead] = await outbox.list_alerts(state="dead")
+    assert "not configured" in dead["last_error"]
