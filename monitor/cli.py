@@ -1,0 +1,320 @@
+"""The ``newsmon`` command. Exit codes: 0 ok, 1 a problem was found, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__
+from monitor.config import LoadedConfig, load_config
+from monitor.errors import ConfigError, MonitorError, Problem, StoreError
+from monitor.log import configure_logging
+
+DEFAULT_CONFIG = "config/newsmon.yaml"
+
+OK, PROBLEM, USAGE = 0, 1, 2
+
+
+def _default_config() -> str:
+    return os.environ.get("NEWSMON_CONFIG") or DEFAULT_CONFIG
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, default=_json_default))
+
+
+def _problem_dict(problem: Problem) -> dict[str, Any]:
+    where = problem.position
+    return {
+        "file": where.file if where else None,
+        "line": where.line if where else None,
+        "col": where.col if where else None,
+        "severity": problem.severity,
+        "message": problem.message,
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _load(args: argparse.Namespace) -> LoadedConfig | None:
+    """The config, or None after printing every problem (the caller exits 1)."""
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as e:
+        if args.json:
+            _print_json({"ok": False, "problems": [_problem_dict(p) for p in e.problems]})
+        else:
+            for problem in e.problems:
+                print(problem, file=sys.stderr if args.command != "check" else sys.stdout)
+        return None
+    return loaded
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    settings = loaded.settings
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "feeds": len(settings.feeds),
+                "rules": len(settings.rules),
+                "sinks": len(settings.sinks),
+                "problems": [_problem_dict(p) for p in loaded.warnings],
+            }
+        )
+    else:
+        for warning in loaded.warnings:
+            print(warning)
+        counts = ", ".join(
+            _plural(n, word)
+            for n, word in (
+                (len(settings.feeds), "feed"),
+                (len(settings.rules), "rule"),
+                (len(settings.sinks), "sink"),
+            )
+        )
+        print(f"{args.config}: OK ({counts})")
+    return OK
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    configure_logging(json=None, level=args.log_level)
+    try:
+        if args.once:
+            return asyncio.run(_run_once(loaded, args))
+        return asyncio.run(_run_daemon(loaded, Path(args.config)))
+    except StoreError as e:
+        print(f"newsmon: {e}", file=sys.stderr)
+        return PROBLEM
+
+
+async def _run_once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    from monitor.daemon import Daemon
+
+    async with Daemon(loaded) as daemon:
+        summary = await daemon.run_once()
+    if args.json:
+        _print_json(
+            {
+                "feeds": dict(summary.feeds),
+                "new": summary.new,
+                "alerts": summary.alerts,
+                "deliveries": dict(summary.deliveries),
+                "crashed": summary.crashed,
+            }
+        )
+    return OK if summary.ok else PROBLEM
+
+
+async def _run_daemon(loaded: LoadedConfig, config_path: Path) -> int:
+    from monitor.daemon import Daemon
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def interrupt() -> None:
+        if stop.is_set():  # a second Ctrl+C: stop waiting for running work
+            main.cancel("forced exit")
+        stop.set()
+
+    async with Daemon(loaded, config_path=config_path) as daemon:
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+        reloads: set[asyncio.Task[bool]] = set()
+
+        def reload() -> None:
+            task = loop.create_task(daemon.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
+        try:
+            await daemon.run(stop)
+        except asyncio.CancelledError:
+            return 130
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+    return OK
+
+
+# --- feeds and alerts --------------------------------------------------------------------------
+
+
+async def _with_store(loaded: LoadedConfig, action: Callable[[Any], Any]) -> Any:
+    from monitor.daemon import utcnow
+    from monitor.store import Store
+
+    store = await Store.open(loaded.settings.state, utcnow)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    rows = asyncio.run(_with_store(loaded, lambda store: store.list_feeds()))
+    if args.json:
+        for row in rows:
+            _print_json(row)
+        return OK
+    for row in rows:
+        status = row["last_status"] or "never polled"
+        if not row["active"]:
+            status = "removed"
+        print(
+            f"{row['url']}\n  {row['name'] or row['title'] or ''}  status={status}  "
+            f"last_success={_when(row['last_success_at'])}  "
+            f"failures={row['consecutive_failures']}  next={_when(row['next_poll_at'])}  "
+            f"entries={row['entries']}"
+        )
+        if row["last_error"]:
+            print(f"  error: {row['last_error']}")
+    return OK
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    if args.action == "replay":
+        replayed = asyncio.run(_with_store(loaded, lambda store: store.replay_alert(args.id)))
+        if not replayed:
+            print(f"no dead alert with id {args.id}", file=sys.stderr)
+            return PROBLEM
+        print(f"{args.id}: queued for delivery")
+        return OK
+    rows = asyncio.run(
+        _with_store(loaded, lambda store: store.list_alerts(state=args.status, limit=args.limit))
+    )
+    for row in rows:
+        if args.json:
+            _print_json(row)
+            continue
+        print(
+            f"{row['id']}  {row['state']:<9}  {row['sink']}  {row['rule_id']}  "
+            f"attempts={row['attempts']}  created={_when(row['created_at'])}\n  {row['title']}"
+        )
+        if row["last_error"]:
+            print(f"  last error: {row['last_error']}")
+    return OK
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.demo import run_demo
+
+    configure_logging(json=False, level="warning")
+    return asyncio.run(run_demo())
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes; on subcommands they default to "not given" so that
+    ``newsmon --config x run`` and ``newsmon run --config x`` both work."""
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=default(_default_config()),
+        metavar="PATH",
+        help="config file (default: $NEWSMON_CONFIG, else config/newsmon.yaml)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=default(False), help="machine-readable output"
+    )
+    common.add_argument(
+        "--log-level", default=default("info"), choices=["debug", "info", "warning", "error"]
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="newsmon",
+        parents=[_common_options(suppress=False)],
+        description="Monitor news feeds and alert on watch rules.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="run the daemon")
+    run.add_argument("--once", action="store_true", help="poll every feed once, deliver, exit")
+    run.set_defaults(func=cmd_run)
+
+    check = commands.add_parser("check", parents=[common], help="validate the config and rules")
+    check.set_defaults(func=cmd_check)
+
+    feeds = commands.add_parser("feeds", parents=[common], help="feed status")
+    feeds.set_defaults(func=cmd_feeds)
+
+    alerts = commands.add_parser("alerts", parents=[common], help="recent alerts; replay dead ones")
+    alerts.add_argument("--status", choices=["pending", "delivered", "dead"])
+    alerts.add_argument("--limit", type=int, default=50)
+    alerts.set_defaults(func=cmd_alerts)
+    actions = alerts.add_subparsers(dest="action", metavar="ACTION")
+    replay = actions.add_parser("replay", parents=[common], help="re-queue a dead alert")
+    replay.add_argument("id")
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="see an alert end to end, offline, in a few seconds"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except MonitorError as e:
+        print(f"newsmon: {e}", file=sys.stderr)
+        return PROBLEM
+    except KeyboardInterrupt:
+        return 130
+    return code

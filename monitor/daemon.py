@@ -1,0 +1,315 @@
+"""The daemon: wiring, the clock, reloads and a graceful shutdown.
+
+APScheduler 3.x (``AsyncIOScheduler``) is only the clock: a short ``poll`` tick claims due feeds
+from the store and a ``deliver`` tick claims due alerts, each up to the free concurrency. The
+schedule itself is data in the store, so one process on SQLite and many on PostgreSQL run the same
+code, and a restart resumes where it stopped.
+
+Shutdown (uvicorn's shape): signals only set a flag; intake stops; running work gets
+``drain_timeout`` seconds; what is left is cancelled. Nothing is lost by cancelling: an update
+commits in one transaction or not at all, and an unacknowledged alert stays in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.config import LoadedConfig, Settings, load_config
+from monitor.dispatch import Dispatcher
+from monitor.errors import ConfigError
+from monitor.fetch import Fetcher, make_session
+from monitor.parse import make_parse_pool
+from monitor.pipeline import Pipeline
+from monitor.sinks import build_sinks
+from monitor.store import FeedSchedule, Store
+from monitor.systemd import notify, watchdog_interval
+from monitor.types import UpdateResult
+
+log = structlog.get_logger("newsmon")
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+ALERT_LEASE = 120.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def feed_schedules(settings: Settings) -> list[FeedSchedule]:
+    return [FeedSchedule(f.url, f.name, settings.interval(f)) for f in settings.feeds]
+
+
+@dataclass
+class OnceSummary:
+    """What ``run --once`` did: feed statuses and delivery outcomes."""
+
+    feeds: Counter[str] = field(default_factory=Counter)
+    new: int = 0
+    alerts: int = 0
+    deliveries: Counter[str] = field(default_factory=Counter)
+    crashed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.crashed == 0
+
+
+class Daemon:
+    """Use as ``async with Daemon(config) as daemon:`` then ``run_once()`` or ``run(stop)``."""
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        *,
+        config_path: Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        parse_executor: Executor | str | None = "pool",
+        tick: float = 1.0,
+        drain_timeout: float = 20.0,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock = clock
+        self.tick = tick
+        self.drain_timeout = drain_timeout
+        self.node = config.settings.node_id
+        self._parse_executor_option = parse_executor
+        self._feed_tasks: set[asyncio.Task[Any]] = set()
+        self._alert_tasks: set[asyncio.Task[Any]] = set()
+        self._stack = contextlib.AsyncExitStack()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._stopping = False
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Daemon:
+        settings = self.config.settings
+        defaults = settings.defaults
+        self.store = await Store.open(settings.state, self.clock, exclusive=True)
+        self._stack.push_async_callback(self.store.close)
+        if self.store.single_node:
+            await self.store.release_leases()  # we hold the lock: any lease is from a dead process
+        await self.store.sync_feeds(feed_schedules(settings))
+        session = make_session(
+            concurrency=defaults.concurrency,
+            per_host=defaults.per_host,
+            user_agent=defaults.user_agent,
+        )
+        self._stack.push_async_callback(session.close)
+        self.sink_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=defaults.deliveries * 2),
+            timeout=aiohttp.ClientTimeout(total=None, connect=10),
+        )
+        self._stack.push_async_callback(self.sink_session.close)
+        executor = self._parse_executor_option
+        if executor == "pool":
+            pool = make_parse_pool()
+            self._stack.callback(pool.shutdown, wait=False, cancel_futures=True)
+            executor = pool
+        assert executor is None or isinstance(executor, Executor)
+        self.pipeline = Pipeline(
+            self.store,
+            Fetcher(session, defaults.max_body),
+            executor,
+            self.node,
+            on_alerts=self._alerts_created,
+        )
+        self.dispatcher = Dispatcher(
+            self.store,
+            build_sinks(settings.sinks, self.sink_session),
+            self.node,
+            per_sink=defaults.per_sink,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    @property
+    def feed_lease(self) -> float:
+        settings = self.config.settings
+        longest = max([settings.timeout(f) for f in settings.feeds] or [settings.defaults.timeout])
+        return longest + settings.defaults.parse_timeout + 60
+
+    # --- one pass ------------------------------------------------------------------------------
+
+    async def run_once(self) -> OnceSummary:
+        """Poll every feed once, then deliver every alert that is due, and return a summary."""
+        summary = OnceSummary()
+        feeds = await self.store.claim_due_feeds(self.node, 3600, 10**9, due_before=FAR_FUTURE)
+        limit = asyncio.Semaphore(self.config.settings.defaults.concurrency)
+
+        async def update(feed: Any) -> UpdateResult:
+            async with limit:
+                return await self.pipeline.update_feed(feed, self.config)
+
+        for result in await asyncio.gather(*(update(f) for f in feeds), return_exceptions=True):
+            if isinstance(result, BaseException):
+                summary.crashed += 1
+                continue
+            summary.feeds[result.status] += 1
+            summary.new += result.new
+            summary.alerts += result.alerts
+        summary.deliveries = await self.deliver_due()
+        return summary
+
+    async def deliver_due(self) -> Counter[str]:
+        """Deliver alerts until none is due; failed ones are rescheduled into the future."""
+        outcomes: Counter[str] = Counter()
+        limit = self.config.settings.defaults.deliveries
+        while batch := await self.store.claim_alerts(self.node, ALERT_LEASE, limit):
+            for outcome in await asyncio.gather(*(self.dispatcher.deliver(a) for a in batch)):
+                outcomes[outcome] += 1
+        return outcomes
+
+    # --- the daemon ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll and deliver on the clock until ``stop`` is set, then shut down gracefully."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self._poll_tick,
+            "interval",
+            seconds=self.tick,
+            id="poll",
+            next_run_time=datetime.now(UTC),
+            **job_options,
+        )
+        scheduler.add_job(
+            self._deliver_tick,
+            "interval",
+            seconds=self.tick,
+            id="deliver",
+            next_run_time=datetime.now(UTC),
+            **job_options,
+        )
+        interval = watchdog_interval()
+        if interval:
+            scheduler.add_job(
+                notify,
+                "interval",
+                args=["WATCHDOG=1"],
+                seconds=interval,
+                id="watchdog",
+                **job_options,
+            )
+        self._scheduler = scheduler
+        scheduler.start()
+        settings = self.config.settings
+        notify("READY=1")
+        notify(f"STATUS=polling {len(settings.feeds)} feeds")
+        await log.ainfo(
+            "newsmon.started",
+            node=self.node,
+            feeds=len(settings.feeds),
+            rules=len(settings.rules),
+            sinks=len(settings.sinks),
+        )
+        await stop.wait()
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Stop intake, let running work finish for ``drain_timeout`` seconds, cancel the rest."""
+        self._stopping = True
+        notify("STOPPING=1")
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        running = self._feed_tasks | self._alert_tasks
+        await log.ainfo("newsmon.stopping", running=len(running))
+        started = time.monotonic()
+        if running:
+            _, pending = await asyncio.wait(running, timeout=self.drain_timeout)
+            for task in pending:
+                task.cancel(msg="shutdown deadline passed")
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+                await log.awarning("newsmon.cancelled", tasks=len(pending))
+        await log.ainfo("newsmon.stopped", drained_in=round(time.monotonic() - started, 2))
+
+    async def _poll_tick(self) -> None:
+        await self._claim_and_spawn(
+            self._feed_tasks,
+            self.config.settings.defaults.concurrency,
+            lambda free: self.store.claim_due_feeds(self.node, self.feed_lease, free),
+            lambda feed: self.pipeline.update_feed(feed, self.config),
+        )
+
+    async def _deliver_tick(self) -> None:
+        await self._claim_and_spawn(
+            self._alert_tasks,
+            self.config.settings.defaults.deliveries,
+            lambda free: self.store.claim_alerts(self.node, ALERT_LEASE, free),
+            self.dispatcher.deliver,
+        )
+
+    async def _claim_and_spawn(
+        self,
+        tasks: set[asyncio.Task[Any]],
+        capacity: int,
+        claim: Callable[[int], Awaitable[list[Any]]],
+        work: Callable[[Any], Coroutine[Any, Any, Any]],
+    ) -> None:
+        free = capacity - len(tasks)
+        if self._stopping or free <= 0:
+            return
+        try:
+            items = await claim(free)
+        except Exception:
+            await log.aexception("tick.failed")
+            return
+        for item in items:
+            task = asyncio.create_task(work(item))
+            tasks.add(task)
+            task.add_done_callback(self._finished(tasks))
+
+    def _finished(self, tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+        def done(task: asyncio.Task[Any]) -> None:
+            tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("task.crashed", error=repr(task.exception()))
+
+        return done
+
+    def _alerts_created(self, count: int) -> None:
+        """New outbox rows: run the deliver tick now instead of at the next tick."""
+        if self._scheduler is not None and self._scheduler.running and not self._stopping:
+            self._scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
+
+    # --- reload --------------------------------------------------------------------------------
+
+    async def reload(self) -> bool:
+        """Load the config file again; on any error keep running the last good config."""
+        if self.config_path is None:
+            return False
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as e:
+            await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
+            return False
+        old = self.config.settings
+        if new.settings.state != old.state:
+            await log.awarning("config.restart_needed", setting="state")
+        await self.store.sync_feeds(feed_schedules(new.settings))
+        self.dispatcher.sinks = build_sinks(new.settings.sinks, self.sink_session)
+        self.config = new
+        await log.ainfo(
+            "config.reloaded",
+            feeds=len(new.settings.feeds),
+            rules=len(new.settings.rules),
+            sinks=len(new.settings.sinks),
+        )
+        return True

@@ -1,0 +1,268 @@
+"""Shared fixtures: loopback HTTP servers for feeds and webhooks, an injected clock, state DBs."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from monitor.config import LoadedConfig, load_config
+from monitor.daemon import Daemon, OnceSummary
+
+DATA = Path(__file__).parent / "data"
+PG_URL = os.environ.get("NEWSMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def seed_feed() -> bytes:
+    return (DATA / "seed-feed.xml").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def seed_article() -> str:
+    return (DATA / "seed-article.txt").read_text(encoding="utf-8")
+
+
+# --- clock -------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """An injected clock: time moves only when a test says so."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+# --- loopback servers --------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: bool = True
+
+
+class FeedServer:
+    """Serves feed bodies on 127.0.0.1, honours ETags, and records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("GET", "/{path:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self.runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def set(self, path: str, body: bytes, **route: Any) -> str:
+        self.routes[path.lstrip("/")] = Route(body, **route)
+        return self.url(path)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [headers for p, headers in self.requests if p == path.lstrip("/")]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        self.requests.append((path, dict(request.headers)))
+        route = self.routes.get(path)
+        if route is None:
+            return web.Response(status=404)
+        headers = dict(route.headers)
+        if route.etag and route.status == 200:
+            etag = f'"{uuid.uuid5(uuid.NAMESPACE_OID, route.body.hex()).hex[:16]}"'
+            headers["ETag"] = etag
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers=headers)
+        headers.setdefault("Content-Type", "application/rss+xml; charset=utf-8")
+        return web.Response(status=route.status, body=route.body, headers=headers)
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def id(self) -> str:
+        return self.headers["webhook-id"]
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records deliveries and answers as scripted."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.script: deque[int | tuple[int, dict[str, str]]] = deque()
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+            self.runner = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
+        """Answer the next requests with these statuses (then 204 again)."""
+        self.script.extend(statuses)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.deliveries.append(Delivery(dict(request.headers), await request.read()))
+        answer = self.script.popleft() if self.script else 204
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
+        return web.Response(status=status, headers=headers)
+
+    def ids(self) -> list[str]:
+        return [d.id for d in self.deliveries]
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    server = FeedServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+# --- state databases ---------------------------------------------------------------------------
+
+
+def _sync(coro: Any) -> Any:
+    """Run a coroutine to completion from synchronous fixture code, on a private loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _pg_available() -> bool:
+    import asyncpg
+
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(PG_URL), 3)
+    except (OSError, TimeoutError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    available: bool = _sync(_pg_available())
+    if not available and os.environ.get("NEWSMON_TEST_PG_REQUIRED"):
+        pytest.fail(
+            f"PostgreSQL is required (NEWSMON_TEST_PG_REQUIRED) but {PG_URL} is unreachable"
+        )
+    return available
+
+
+@pytest.fixture
+def pg_state(pg_available: bool) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if not pg_available:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    name = f"newsmon_test_{uuid.uuid4().hex[:12]}"
+    _sync(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base, _, _ = PG_URL.rpartition("/")
+    yield f"{base}/{name}"
+    _sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A state URL: SQLite in a temp dir, and the same test again on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'newsmon.db'}"
+    url: str = request.getfixturevalue("pg_state")
+    return url
+
+
+# --- configs and runs --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Any:
+    def write(text: str, name: str = "newsmon.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+async def run_once(config: Path | LoadedConfig, clock: FakeClock, **options: Any) -> OnceSummary:
+    """One ``run --once`` pass in-process, as a fresh daemon (a restart each time)."""
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    options.setdefault("parse_executor", None)
+    async with Daemon(loaded, clock=clock, **options) as daemon:
+        return await daemon.run_once()

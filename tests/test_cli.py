@@ -1,0 +1,245 @@
+"""The ``newsmon`` command as users run it: real processes, exit codes, signals, loopback I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FeedServer, Receiver
+
+NEWSMON = [sys.executable, "-m", "monitor"]
+
+
+async def newsmon(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[int, str, str]:
+    """Run the CLI in a subprocess while this loop keeps serving the loopback fixtures."""
+    proc = await asyncio.create_subprocess_exec(
+        *NEWSMON,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    async with asyncio.timeout(timeout):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+DAEMON_CONFIG = """\
+state: sqlite:///{state}
+defaults:
+  interval: 1s
+  backfill: all
+feeds:
+  - url: {feed}
+rules:
+  - id: belarus
+    query: 'Belarus*'
+{extra}
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+"""
+
+
+async def test_check_accepts_the_shipped_config() -> None:
+    code, out, _ = await newsmon("check", "--config", "config/newsmon.yaml")
+    assert code == 0
+    assert "OK (7 feeds, 3 rules, 1 sink)" in out
+
+
+async def test_check_lists_every_problem_with_its_position(write_config) -> None:
+    """A syntax error (in an included file), an unknown key and a missing sink: all three."""
+    write_config("rules:\n  - id: x\n    query: 'a' b\n", name="rules.yaml")
+    main = write_config(
+        "include: rules.yaml\nfeeds:\n  - url: http://a.example/f\n    colour: red\n"
+        "rules:\n  - id: y\n    query: 'sanksi'\n    sinks: [missing]\n"
+        "sinks:\n  log: {type: log}\n"
+    )
+    code, out, _ = await newsmon("check", "--config", str(main))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines == [
+        f"{main}:4:5: unknown key 'feeds[0].colour'",
+        f"{main}:8:13: rule 'y': unknown sink 'missing' (sinks: log)",
+        f"{main.parent / 'rules.yaml'}:3:16: YAML syntax error: expected <block end>, but found"
+        " '<scalar>' (while parsing a block mapping at "
+        f"{main.parent / 'rules.yaml'}:2:5)",
+    ]
+
+
+async def test_check_json_and_the_environment_default(write_config) -> None:
+    path = write_config("feeds:\n  - url: nope\n")
+    code, out, _ = await newsmon("check", "--json", env={"NEWSMON_CONFIG": str(path)})
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False
+    assert report["problems"][0]["line"] == 2
+    assert report["problems"][0]["col"] == 10
+
+
+@pytest.mark.parametrize("args", [[], ["run", "--bogus"], ["alerts", "replay"], ["frobnicate"]])
+async def test_usage_errors_exit_2(args: list[str]) -> None:
+    code, _, err = await newsmon(*args)
+    assert code == 2
+    assert "usage:" in err
+
+
+async def test_run_with_a_broken_config_exits_1(write_config) -> None:
+    path = write_config("feeds: {url: 1}\n")
+    code, _, err = await newsmon("run", "--once", "--config", str(path))
+    assert code == 1
+    assert f"{path}:1:8:" in err
+
+
+async def test_run_once_polls_delivers_and_reports(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    url = feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+    )
+    code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert code == 0, err
+    assert json.loads(out) == {
+        "feeds": {"ok": 1},
+        "new": 3,
+        "alerts": 1,
+        "deliveries": {"delivered": 1},
+        "crashed": 0,
+    }
+    assert len(receiver.deliveries) == 1
+    summary = [json.loads(line) for line in err.splitlines() if '"feed.updated"' in line]
+    assert summary[0]["status"] == "ok"
+    assert summary[0]["new"] == 3
+
+    code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
+    assert code == 0
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["url"], row["last_status"], row["entries"]) == (url, "ok", 3)
+
+    code, out, _ = await newsmon("alerts", "--config", str(config))
+    assert code == 0
+    assert "delivered" in out
+    assert "Belarusia dan Rusia" in out
+    code, _, err = await newsmon("alerts", "replay", "msg_nope", "--config", str(config))
+    assert code == 1
+    assert "no dead alert" in err
+
+
+async def wait_for(predicate, timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def read_log(stream: asyncio.StreamReader, events: list[dict]) -> None:
+    while line := await stream.readline():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            events.append({"event": "raw", "text": line.decode()})
+
+
+@pytest.mark.slow
+async def test_the_daemon_delivers_reloads_and_stops_gracefully(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    """A running daemon alerts within seconds; SIGHUP with a broken config keeps the last good one;
+    a good edit is picked up; SIGTERM exits 0; a restart sends nothing twice."""
+    url = feeds.set("seed.xml", seed_feed)
+    text = DAEMON_CONFIG.format(
+        state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="{extra}"
+    )
+    config = write_config(text.format(extra=""))
+
+    async def start() -> tuple[asyncio.subprocess.Process, list[dict], asyncio.Task[None]]:
+        proc = await asyncio.create_subprocess_exec(
+            *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
+        )
+        events: list[dict] = []
+        assert proc.stderr is not None
+        return proc, events, asyncio.create_task(read_log(proc.stderr, events))
+
+    proc, events, reader = await start()
+    try:
+        await wait_for(lambda: len(receiver.deliveries) == 1)
+        assert receiver.deliveries[0].json["data"]["rule"]["id"] == "belarus"
+
+        config.write_text("rules: [oops\n")
+        proc.send_signal(signal.SIGHUP)
+        await wait_for(lambda: any(e["event"] == "config.rejected" for e in events))
+        rejected = next(e for e in events if e["event"] == "config.rejected")
+        assert rejected["problems"][0].startswith(f"{config}:2:1: YAML syntax error")
+
+        config.write_text(text.format(extra="  - id: sanksi\n    query: 'sanksi'"))
+        proc.send_signal(signal.SIGHUP)
+        await wait_for(lambda: any(e["event"] == "config.reloaded" for e in events))
+        feeds.set(
+            "seed.xml",
+            seed_feed.replace(
+                b"</channel>", b"<item><guid>n1</guid><title>Sanksi baru</title></item></channel>"
+            ),
+        )
+        await wait_for(lambda: len(receiver.deliveries) == 2)
+        assert receiver.deliveries[1].json["data"]["rule"]["id"] == "sanksi"
+
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            assert await proc.wait() == 0
+        await reader
+        assert [e["event"] for e in events][-2:] == ["newsmon.stopping", "newsmon.stopped"]
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    proc, events, reader = await start()
+    try:
+        await wait_for(lambda: sum(e["event"] == "feed.updated" for e in events) >= 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            assert await proc.wait() == 0
+        await reader
+    assert len(receiver.deliveries) == 2
+
+
+async def test_a_second_daemon_on_the_same_sqlite_state_is_refused(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    url = feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+    )
+    first = await asyncio.create_subprocess_exec(
+        *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        assert first.stderr is not None
+        async with asyncio.timeout(15):
+            while b"newsmon.started" not in await first.stderr.readline():
+                pass
+        code, _, err = await newsmon("run", "--once", "--config", str(config))
+        assert code == 1
+        assert "in use by pid" in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await first.wait()
+
+
+async def test_demo_shows_an_alert_end_to_end() -> None:
+    code, out, err = await newsmon("demo")
+    assert code == 0, err
+    assert "rule:      belarus (Belarus)" in out
+    assert "rule:      sanksi (Sanctions)" in out
+    assert "2 webhook(s) received for 3 new entries" in out

@@ -1,0 +1,224 @@
+"""End to end over loopback: seed feed -> newsmon -> webhook receiver, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from standardwebhooks import Webhook
+
+from monitor.config import load_config
+from monitor.store import Store
+from tests.conftest import FakeClock, FeedServer, Receiver, run_once
+
+SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24tdGVzdHM="
+
+CONFIG = """\
+state: {state}
+defaults:
+  {first_sync}
+feeds:
+  - url: {feed}
+    name: Tagar
+    language: id
+rules:
+  - id: belarus
+    name: Belarus
+    query: 'Belarus*'
+  - id: sanksi
+    query: 'sanksi'
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+    secret: {secret}
+"""
+
+
+def with_item(feed: bytes, guid: str, title: str, text: str) -> bytes:
+    item = (
+        f"<item><title>{title}</title><link>https://www.tagar.id/{guid}</link>"
+        f'<guid isPermaLink="false">{guid}</guid>'
+        f"<pubDate>Mon, 26 Oct 2020 10:00:00 +0700</pubDate>"
+        f"<description>{text}</description></item>"
+    )
+    return feed.replace(b"</channel>", item.encode() + b"</channel>")
+
+
+@pytest.fixture
+def make_config(write_config, state: str, feeds: FeedServer, receiver: Receiver):
+    def make(first_sync: str = "backfill: all") -> Path:
+        return write_config(
+            CONFIG.format(
+                state=state,
+                first_sync=first_sync,
+                feed=feeds.url("seed.xml"),
+                hook=receiver.url,
+                secret=SECRET,
+            )
+        )
+
+    return make
+
+
+async def test_backfill_alerts_once_per_rule_for_the_seed_article_only(
+    make_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, clock: FakeClock
+) -> None:
+    """With backfill on, the seed article gives exactly one POST per rule; the other items none."""
+    feeds.set("seed.xml", seed_feed)
+    summary = await run_once(make_config(), clock)
+
+    assert summary.new == 3
+    by_rule = {d.json["data"]["rule"]["id"]: d for d in receiver.deliveries}
+    assert sorted(by_rule) == ["belarus", "sanksi"]
+    assert len(receiver.deliveries) == 2
+    for delivery in receiver.deliveries:
+        Webhook(SECRET).verify(delivery.body, delivery.headers)  # spec authors' verifier
+        article = delivery.json["data"]["article"]
+        assert article["title"] == "Belarusia dan Rusia Tanggapi Ancaman Politik Eksternal"
+        assert article["url"].startswith("https://www.tagar.id/belarusia-dan-rusia")
+        assert article["canonical_url"] == (
+            "https://www.tagar.id/belarusia-dan-rusia-tanggapi-ancaman-politik-eksternal"
+        )
+        assert article["feed"]["name"] == "Tagar"
+        assert article["published"] == "2020-10-25T02:30:00Z"
+        assert delivery.json["type"] == "article.matched"
+    belarus_words = {hit["text"] for hit in by_rule["belarus"].json["data"]["hits"]}
+    assert {"Belarusia", "Belarus"} <= belarus_words
+    sanksi_hits = by_rule["sanksi"].json["data"]["hits"]
+    assert [hit["text"] for hit in sanksi_hits] == ["sanksi-sanksi"]
+    assert sanksi_hits[0]["term"] == "sanksi"
+    assert "sanksi-sanksi" in sanksi_hits[0]["snippet"]
+    assert by_rule["belarus"].id != by_rule["sanksi"].id
+
+
+async def test_rerun_and_restart_send_nothing_then_one_post_for_a_new_item(
+    make_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, clock: FakeClock
+) -> None:
+    """Polling again (each run is a fresh daemon: a restart) sends nothing; a new item, one POST."""
+    feeds.set("seed.xml", seed_feed)
+    config = make_config()
+    await run_once(config, clock)
+    assert len(receiver.deliveries) == 2
+
+    for _ in range(2):
+        clock.advance(3600)
+        await run_once(config, clock)
+    assert len(receiver.deliveries) == 2
+
+    feeds.set(
+        "seed.xml",
+        with_item(
+            seed_feed,
+            "sanksi-baru",
+            "Uni Eropa siapkan sanksi baru",
+            "Paket sanksi baru untuk Minsk dibahas pekan ini.",
+        ),
+    )
+    clock.advance(3600)
+    summary = await run_once(config, clock)
+    assert summary.new == 1
+    assert len(receiver.deliveries) == 3
+    last = receiver.deliveries[-1].json["data"]
+    assert last["rule"]["id"] == "sanksi"
+    assert last["article"]["title"] == "Uni Eropa siapkan sanksi baru"
+
+    clock.advance(3600)
+    await run_once(config, clock)
+    assert len(receiver.deliveries) == 3
+
+
+async def test_first_sync_is_silent_then_a_matching_new_item_alerts_once(
+    make_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, clock: FakeClock
+) -> None:
+    """Default first sync records the feed's items without alerting; later items do alert."""
+    feeds.set("seed.xml", seed_feed)
+    config = make_config(first_sync="interval: 10m")
+    summary = await run_once(config, clock)
+    assert summary.new == 3
+    assert receiver.deliveries == []
+
+    feeds.set(
+        "seed.xml",
+        with_item(
+            seed_feed,
+            "belarus-2",
+            "Belarus tutup perbatasan",
+            "Pemerintah di Minsk menutup perbatasan.",
+        ),
+    )
+    clock.advance(600)
+    await run_once(config, clock)
+    assert [d.json["data"]["rule"]["id"] for d in receiver.deliveries] == ["belarus"]
+    assert receiver.deliveries[0].json["data"]["article"]["title"] == "Belarus tutup perbatasan"
+
+
+async def test_failed_deliveries_are_retried_with_the_same_webhook_id(
+    make_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, clock: FakeClock
+) -> None:
+    """A receiver answering 500 twice gets the alert on the third attempt, same id each time."""
+    feeds.set("seed.xml", seed_feed.replace(b"sanksi-sanksi", b"tindakan"))  # only 'belarus'
+    receiver.answer(500, 500)
+    config = make_config()
+
+    await run_once(config, clock)
+    clock.advance(10)
+    await run_once(config, clock)
+    assert [d.id for d in receiver.deliveries][:1] * 2 == receiver.ids()
+    clock.advance(400)
+    summary = await run_once(config, clock)
+    assert summary.deliveries["delivered"] == 1
+    ids = receiver.ids()
+    assert len(ids) == 3
+    assert len(set(ids)) == 1
+    timestamps = [int(d.headers["webhook-timestamp"]) for d in receiver.deliveries]
+    assert timestamps == sorted(timestamps)
+
+    clock.advance(86400)
+    await run_once(config, clock)
+    assert len(receiver.deliveries) == 3
+
+
+async def test_alert_survives_a_receiver_that_is_down(
+    make_config,
+    feeds: FeedServer,
+    receiver: Receiver,
+    seed_feed: bytes,
+    clock: FakeClock,
+    state: str,
+) -> None:
+    """Connection refused keeps the alert pending; once the receiver is back it gets it, once."""
+    feeds.set("seed.xml", seed_feed.replace(b"sanksi-sanksi", b"tindakan"))
+    config = make_config()
+    await receiver.stop()
+    summary = await run_once(config, clock)
+    assert summary.deliveries == {"retry": 1}
+
+    store = await Store.open(state, clock)
+    try:
+        [pending] = await store.list_alerts(state="pending")
+    finally:
+        await store.close()
+    assert "cannot connect" in pending["last_error"] or "Connect" in pending["last_error"]
+
+    await receiver.start()  # same port
+    clock.advance(10)
+    await run_once(config, clock)
+    assert receiver.ids() == [pending["id"]]
+
+    clock.advance(86400)
+    await run_once(config, clock)
+    assert receiver.ids() == [pending["id"]]
+
+
+async def test_parsing_in_the_process_pool_gives_the_same_alerts(
+    make_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, clock: FakeClock
+) -> None:
+    """The default parse path (a fork-server process pool) produces the same alerts."""
+    feeds.set("seed.xml", seed_feed)
+    summary = await run_once(load_config(make_config()), clock, parse_executor="pool")
+    assert summary.new == 3
+    assert sorted(d.json["data"]["rule"]["id"] for d in receiver.deliveries) == [
+        "belarus",
+        "sanksi",
+    ]
