@@ -1,0 +1,171 @@
+"""Benchmark: poll cycles over many loopback feeds, as ``newsmon run --once`` does them.
+
+A feed server runs in its own process (so its CPU is not counted against newsmon's event loop)
+and serves N feeds of 20 items each. Three cycles are timed: the first sync (everything new,
+recorded silently), an unchanged cycle, and a cycle where a share of feeds has one new entry.
+
+    python bench/pipeline.py --feeds 2000 [--no-etag] [--changed 0.05]
+
+With ETags the unchanged cycle is all 304s; with ``--no-etag`` every poll is a 200 with the same
+bytes, which the body hash skips without parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+ITEM = (
+    "<item><title>Berita {feed}-{n}: pemerintah membahas anggaran</title>"
+    "<link>https://news{feed}.example/{n}</link><guid>https://news{feed}.example/{n}</guid>"
+    "<pubDate>Mon, 23 Nov 2026 10:{m:02d}:00 +0700</pubDate>"
+    "<description>{text}</description></item>"
+)
+TEXT = (
+    "Jakarta - Pemerintah dan DPR membahas rancangan anggaran tahun depan, termasuk subsidi "
+    "energi dan bantuan sosial, dalam rapat kerja yang berlangsung hingga malam. "
+) * 4
+
+
+def feed_body(feed: int, newest: int) -> bytes:
+    items = "".join(
+        ITEM.format(feed=feed, n=n, m=n % 60, text=TEXT) for n in range(newest, newest - 20, -1)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+        f"<language>id</language>{items}</channel></rss>"
+    ).encode()
+
+
+def serve(port_queue: multiprocessing.Queue, etag: bool) -> None:  # type: ignore[type-arg]
+    newest: dict[int, int] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        feed = int(request.match_info["feed"])
+        body = feed_body(feed, newest.setdefault(feed, 20))
+        headers = {"Content-Type": "application/rss+xml"}
+        if etag:
+            tag = f'"{feed}-{newest[feed]}"'
+            headers["ETag"] = tag
+            if request.headers.get("If-None-Match") == tag:
+                return web.Response(status=304, headers=headers)
+        return web.Response(body=body, headers=headers)
+
+    async def change(request: web.Request) -> web.Response:
+        share = float(request.query["share"])
+        total = int(request.query["feeds"])
+        for feed in range(0, total, max(1, round(1 / share))):
+            newest[feed] = newest.get(feed, 20) + 1
+        return web.Response(text="ok")
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/feed/{feed}.xml", handle)
+        app.router.add_post("/change", change)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+        await site.start()
+        port_queue.put(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+CONFIG = """\
+state: sqlite:///{state}
+defaults:
+  concurrency: {concurrency}
+  per_host: {concurrency}
+  timeout: 60s
+rules:
+  - id: anggaran-belarus
+    query: 'Belarus* AND anggaran'
+  - id: sanksi
+    query: 'sanksi OR embargo'
+sinks:
+  log: {{type: log}}
+feeds:
+{feeds}
+"""
+
+
+async def run(args: argparse.Namespace, port: int) -> None:
+    import aiohttp
+
+    from monitor.config import load_config
+    from monitor.daemon import Daemon
+    from monitor.log import configure_logging
+
+    configure_logging(json=True, level="error")
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        feeds = "\n".join(f"  - url: {base}/feed/{i}.xml" for i in range(args.feeds))
+        path = Path(tmp) / "bench.yaml"
+        path.write_text(
+            CONFIG.format(state=Path(tmp) / "bench.db", concurrency=args.concurrency, feeds=feeds)
+        )
+        loaded = load_config(path)
+        async with Daemon(loaded) as daemon:
+            for name in ("first sync", "unchanged", f"{args.changed:.0%} changed"):
+                if "changed" in name and "un" not in name:
+                    async with aiohttp.ClientSession() as session:
+                        await session.post(
+                            f"{base}/change", params={"share": args.changed, "feeds": args.feeds}
+                        )
+                started = time.perf_counter()
+                summary = await daemon.run_once()
+                elapsed = time.perf_counter() - started
+                print(
+                    f"{name:>12}: {args.feeds / elapsed:8.0f} polls/s  {elapsed:6.2f} s  "
+                    f"statuses={dict(summary.feeds)} new={summary.new}"
+                )
+            workers = children_peak_rss()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: daemon {own:.0f} MiB, parse workers {workers} MiB")
+
+
+def children_peak_rss() -> list[int]:
+    """Peak RSS (VmHWM) of this process's children, in MiB (Linux /proc)."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        pids += (task / "children").read_text().split()
+    peaks = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) // 1024)
+    return peaks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--changed", type=float, default=0.05)
+    parser.add_argument("--no-etag", dest="etag", action="store_false")
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[int] = context.Queue()
+    server = context.Process(target=serve, args=(queue, args.etag), daemon=True)
+    server.start()
+    try:
+        print(
+            f"{args.feeds} loopback feeds, 20 items each, ETag {'on' if args.etag else 'off'}, "
+            f"concurrency {args.concurrency}"
+        )
+        asyncio.run(run(args, queue.get(timeout=30)))
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()
