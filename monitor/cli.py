@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from monitor import __version__
 from monitor.config import LoadedConfig, load_config
 from monitor.errors import ConfigError, MonitorError, Problem, StoreError
 from monitor.log import configure_logging
+from monitor.rules import snippet
 
 DEFAULT_CONFIG = "config/newsmon.yaml"
 
 OK, PROBLEM, USAGE = 0, 1, 2
+MAX_SHOWN_HITS = 8
 
 
 def _default_config() -> str:
@@ -237,6 +240,77 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return OK
 
 
+# --- test-rules --------------------------------------------------------------------------------
+
+
+def cmd_test_rules(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    return asyncio.run(_test_rules(loaded, args))
+
+
+async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    from monitor.articles import article_from_entry, resolve_language
+    from monitor.rules.explain import explain_rule, format_explanation
+    from monitor.sources import entries_from, read_source
+
+    rules = loaded.rules
+    definitions = {rule.id: rule.definition for rule in rules.rules}
+    if args.explain and not args.json:
+        for definition in definitions.values():
+            print("\n".join(format_explanation(definition)))
+        print()
+    code = OK
+    for name in args.sources:
+        try:
+            entries = entries_from(await read_source(name))
+        except MonitorError as e:
+            print(f"newsmon: {e}", file=sys.stderr)
+            code = PROBLEM
+            continue
+        for entry in entries:
+            language = resolve_language(entry, args.lang, loaded.settings.defaults.language)
+            entry = replace(entry, language=language)
+            article = article_from_entry(entry, feed=name)
+            found = rules.match(article)
+            if args.json:
+                matches = []
+                for match in found:
+                    item: dict[str, Any] = {
+                        "rule": match.rule_id,
+                        "hits": [h.to_dict() for h in match.hits],
+                    }
+                    if args.explain:
+                        item["explain"] = explain_rule(definitions[match.rule_id])
+                    matches.append(item)
+                _print_json(
+                    {
+                        "title": entry.title,
+                        "url": entry.link,
+                        "language": language,
+                        "matches": matches,
+                    }
+                )
+                continue
+            print(f"== {entry.title or '(untitled)'}")
+            print(f"   {entry.link or name}  [language: {language or 'unknown, no stemming'}]")
+            if not found:
+                print("   no rule matched")
+            for match in found:
+                print(f"   {match.rule_id}")
+                if len(match.hits) > MAX_SHOWN_HITS:
+                    print(f"     ({len(match.hits)} hits; the first {MAX_SHOWN_HITS} shown)")
+                for hit in match.hits[:MAX_SHOWN_HITS]:
+                    quote = snippet(article.field(hit.field), hit.start, hit.end, 40)
+                    print(
+                        f"     {hit.field:<8} {hit.text!r} {hit.start}-{hit.end} "
+                        f"<- {hit.term} ({hit.how})  {quote}"
+                    )
+            print()
+    return code
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -300,6 +374,21 @@ def build_parser() -> argparse.ArgumentParser:
     actions = alerts.add_subparsers(dest="action", metavar="ACTION")
     replay = actions.add_parser("replay", parents=[common], help="re-queue a dead alert")
     replay.add_argument("id")
+
+    test_rules = commands.add_parser(
+        "test-rules", parents=[common], help="match the rules against feeds, pages or text files"
+    )
+    test_rules.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a feed file, a feed URL, an HTML or text article file, or -",
+    )
+    test_rules.add_argument(
+        "--explain", action="store_true", help="show how each rule term is normalised and stemmed"
+    )
+    test_rules.add_argument("--lang", help="the articles' language when the source does not say")
+    test_rules.set_defaults(func=cmd_test_rules)
 
     demo = commands.add_parser(
         "demo", parents=[common], help="see an alert end to end, offline, in a few seconds"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
@@ -42,6 +44,45 @@ log = structlog.get_logger("newsmon")
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 ALERT_LEASE = 120.0
+
+
+WATCH_INTERVAL = 0.5
+# Settings a running daemon cannot change: its store, its node identity, its HTTP pool.
+RESTART_SETTINGS = (
+    "state",
+    "node_id",
+    "defaults.concurrency",
+    "defaults.per_host",
+    "defaults.user_agent",
+    "defaults.deliveries",
+)
+
+
+def _setting(settings: Settings, dotted: str) -> object:
+    value: object = settings
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def config_signature(config: LoadedConfig) -> tuple[tuple[str, int, int, int], ...]:
+    """What the config files look like on disk (path, mtime, size, inode): a change means edit.
+
+    Polled on the clock rather than watched with inotify: a few stat() calls a second cost
+    nothing, and polling also works on network filesystems and bind mounts.
+    """
+    paths = {str(p) for p in config.files}
+    for pattern in config.include_patterns:
+        paths.update(glob.glob(pattern))
+    signature = []
+    for path in sorted(paths):
+        try:
+            st = os.stat(path)
+        except OSError:
+            signature.append((path, -1, -1, -1))
+            continue
+        signature.append((path, st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(signature)
 
 
 def utcnow() -> datetime:
@@ -92,6 +133,8 @@ class Daemon:
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
+        self._watched: tuple[tuple[str, int, int, int], ...] = ()
+        self._changed: tuple[tuple[str, int, int, int], ...] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -207,6 +250,11 @@ class Daemon:
                 id="watchdog",
                 **job_options,
             )
+        if self.config_path is not None:
+            self._watched = config_signature(self.config)
+            scheduler.add_job(
+                self._watch_tick, "interval", seconds=WATCH_INTERVAL, id="watch", **job_options
+            )
         self._scheduler = scheduler
         scheduler.start()
         settings = self.config.settings
@@ -291,6 +339,18 @@ class Daemon:
 
     # --- reload --------------------------------------------------------------------------------
 
+    async def _watch_tick(self) -> None:
+        """Reload when a config file changed and then stayed the same for one more tick (an
+        editor's truncate-then-write is not read half-way)."""
+        current = config_signature(self.config)
+        if current == self._watched:
+            self._changed = None
+        elif current == self._changed:
+            self._watched, self._changed = current, None
+            await self.reload()
+        else:
+            self._changed = current
+
     async def reload(self) -> bool:
         """Load the config file again; on any error keep running the last good config."""
         if self.config_path is None:
@@ -301,11 +361,15 @@ class Daemon:
             await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
             return False
         old = self.config.settings
-        if new.settings.state != old.state:
-            await log.awarning("config.restart_needed", setting="state")
+        for setting in RESTART_SETTINGS:
+            if _setting(new.settings, setting) != _setting(old, setting):
+                await log.awarning("config.restart_needed", setting=setting)
         await self.store.sync_feeds(feed_schedules(new.settings))
         self.dispatcher.sinks = build_sinks(new.settings.sinks, self.sink_session)
         self.config = new
+        self._watched = config_signature(new)
+        for problem in new.warnings:
+            await log.awarning("config.warning", problem=str(problem))
         await log.ainfo(
             "config.reloaded",
             feeds=len(new.settings.feeds),

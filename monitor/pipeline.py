@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 import structlog
 
 from monitor.alerts import alert_id, article_data, matched_payload
+from monitor.articles import article_from_entry, resolve_language
 from monitor.config import LoadedConfig
 from monitor.config.schema import FeedSpec, Settings, sink_names_for
 from monitor.decide import Decider, identify
 from monitor.errors import UpdateError
 from monitor.fetch import Fetcher
 from monitor.parse import parse_in
-from monitor.rules import Article
 from monitor.schedule import next_poll_delay
 from monitor.store import Store
 from monitor.types import (
@@ -165,12 +165,13 @@ class Pipeline:
         items = identify(parsed.entries)
         stored = await self.store.get_entries_for_update(feed.id, (i.key for i in items))
         decider = Decider(now, first_sync=not feed.synced, backfill=config.settings.backfill(spec))
-        language = config.settings.language(spec)
+        settings = config.settings
         writes = []
         for change in decider.decide(items, stored):
             if change.kind is ChangeKind.SAME:
                 continue
-            if language and not change.entry.language:
+            language = resolve_language(change.entry, spec.language, settings.defaults.language)
+            if language != change.entry.language:
                 change = _with_language(change, language)
             writes.append(self._write_for(change, spec, config, now))
         return writes
@@ -180,8 +181,7 @@ class Pipeline:
     ) -> EntryWrite:
         if not change.alert:
             return EntryWrite(change)
-        entry = change.entry
-        text = Article(entry.title, entry.summary, entry.content)
+        text = article_from_entry(change.entry, feed=spec.label, feed_url=spec.url, tags=spec.tags)
         found = config.rules.match(text)
         if not found:
             return EntryWrite(change)
@@ -211,5 +211,5 @@ class Pipeline:
         return now + timedelta(seconds=delay)
 
 
-def _with_language(change: EntryChange, language: str) -> EntryChange:
+def _with_language(change: EntryChange, language: str | None) -> EntryChange:
     return replace(change, entry=replace(change.entry, language=language))

@@ -240,3 +240,99 @@ def test_sizes_and_duration_formatting() -> None:
     assert format_duration(0.25) == "250ms"
     with pytest.raises(ValueError, match="size"):
         parse_size("big")
+
+
+RULES = """\
+groups:
+  belarus: 'Belarus* OR Minsk'
+  broken: 'a OR'
+  loop1: '@loop2 OR x'
+  loop2: '@loop1'
+rules:
+  - id: unknown-group
+    query: '@belarus AND @sanksi'
+  - id: ambiguous
+    query: 'a AND b OR c'
+  - id: null-query
+    query:
+  - id: yes-query
+    query: yes
+  - id: negative
+    query: 'NOT @belarus'
+  - id: regex
+    query: '/sank(si/'
+  - id: short-prefix
+    query: 'sa*'
+  - id: fuzzy
+    query: 'sanksi~1 AND Minsk'
+  - id: uses-broken
+    query: '@broken AND Minsk'
+sinks: {log: {type: log}}
+"""
+
+
+def test_every_rule_error_has_its_position(write_config) -> None:
+    path = write_config(RULES)
+    found = problems(path)
+    expected = [
+        f"{path}:3:16: group @broken: query ends where a term was expected",
+        f"{path}:4:11: group @loop1: group @loop2 has errors (see its definition)",
+        f"{path}:5:11: group @loop2: groups refer to each other in a cycle: @loop1 -> @loop2"
+        " -> @loop1",
+        f"{path}:8:26: rule 'unknown-group': query: unknown group @sanksi",
+        f"{path}:10:21: rule 'ambiguous': query: AND and OR mixed without parentheses is"
+        " ambiguous: write (a AND b) OR c, or a AND (b OR c)",
+        f"{path}:12:11: rules[2].query: YAML read an empty value as null; write the query in"
+        " single quotes",
+        f"{path}:14:12: rules[3].query: YAML read 'yes' as true; put it in single quotes ('yes')",
+        f"{path}:16:13: rule 'negative': query: the query has no positive term: it would match"
+        " articles that contain none of its words (add a term that must be present)",
+        f"{path}:18:21: rule 'regex': query: invalid regex: missing ) at position 7",
+        f"{path}:20:13: rule 'short-prefix': query: a prefix needs at least 3 letters before"
+        " '*' ('sa*')",
+        f"{path}:22:13: warning: rule 'fuzzy': sanksi~1: typo tolerance on a 6-letter word also"
+        " matches other words (sanksi~1 matches saksi); see test-rules --explain",
+        f"{path}:24:13: rule 'uses-broken': query: group @broken has errors (see its definition)",
+    ]
+    assert found == expected
+
+
+def test_groups_and_structured_rules_load_from_included_files(write_config) -> None:
+    write_config(
+        """\
+groups:
+  sports: 'olahraga OR "sepak bola" OR timnas'
+rules:
+  - id: structured
+    all: ['Belarus* OR Minsk']
+    any: [sanksi, embargo]
+    none: ['@sports']
+    fields: [title, text]
+    lang: [id, EN]
+    sources: [voaindonesia.com]
+""",
+        name="rules.yaml",
+    )
+    loaded = load_config(write_config("include: [rules.yaml]\nsinks: {log: {type: log}}\n"))
+    [rule] = loaded.rules.rules
+    definition = rule.definition
+    assert definition.fields == ("title", "summary", "content")
+    assert definition.languages == ("id", "en")
+    from monitor.rules import Article
+
+    hit = Article(title="Minsk kena sanksi", language="id", domains=("voaindonesia.com",))
+    football = Article(
+        title="Minsk: timnas kena sanksi", language="id", domains=("voaindonesia.com",)
+    )
+    assert [m.rule_id for m in loaded.rules.match(hit)] == ["structured"]
+    assert loaded.rules.match(football) == []
+
+
+def test_a_rule_needs_exactly_one_form(write_config) -> None:
+    path = write_config(
+        "rules:\n  - id: a\n  - id: b\n    query: 'x'\n    all: ['y']\nsinks: {log: {type: log}}\n"
+    )
+    assert problems(path) == [
+        f"{path}:2:5: rules[0]: a rule needs query: (or all:/any:/none:)",
+        f"{path}:3:5: rules[1]: give either query: or all:/any:/none:, not both",
+    ]

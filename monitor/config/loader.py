@@ -17,13 +17,13 @@ from typing import Any
 import pydantic
 
 from monitor.config import schema
+from monitor.config.rulecheck import check_rules
 from monitor.config.schema import RuleSpec, Settings
 from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
 from monitor.errors import ConfigError, Position, Problem
-from monitor.rules import QueryError, RuleSet
-from monitor.rules.query import Node, parse_query
+from monitor.rules import RuleSet
 
-INCLUDABLE = ("feeds", "rules")
+INCLUDABLE = ("feeds", "rules", "groups")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,14 @@ class LoadedConfig:
     rules: RuleSet
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = ()
+    include_patterns: tuple[str, ...] = ()
+
+
+def _patterns(doc: Document, path: Path) -> tuple[str, ...]:
+    """The include patterns as absolute globs, so a reload notices a newly matching file."""
+    includes = doc.data.get("include", [])
+    includes = [includes] if isinstance(includes, str) else includes
+    return tuple(str(path.parent / p) for p in includes if isinstance(p, str))
 
 
 def load_config(path: Path | str) -> LoadedConfig:
@@ -49,12 +57,13 @@ def load_config(path: Path | str) -> LoadedConfig:
         raise ConfigError([Problem("the config must be a mapping of keys", doc.position(()))])
     problems += _include(doc, path, files)
     settings = _validate(doc, problems)
-    trees = _check_rules(doc, problems)
+    definitions = check_rules(doc, problems)
     problems += _cross_check(doc)
+    problems.sort(key=_order)
     if settings is None or any(p.severity == "error" for p in problems):
-        raise ConfigError(sorted(problems, key=_order))
-    rules = RuleSet.build(trees)
-    return LoadedConfig(settings, rules, tuple(files), tuple(problems))
+        raise ConfigError(problems)
+    rules = RuleSet.build(definitions)
+    return LoadedConfig(settings, rules, tuple(files), tuple(problems), _patterns(doc, path))
 
 
 def _order(problem: Problem) -> tuple[str, int, int]:
@@ -105,6 +114,9 @@ def _include_file(doc: Document, path: Path, where: Position, files: list[Path])
                 )
             )
             continue
+        if key == "groups":
+            problems += _merge_groups(doc, sub, value)
+            continue
         if not isinstance(value, list):
             problems.append(Problem(f"{key}: must be a list", sub.position((key,))))
             continue
@@ -114,6 +126,27 @@ def _include_file(doc: Document, path: Path, where: Position, files: list[Path])
         for j, item in enumerate(value):
             merge_positions(doc, sub, (key, j), (key, len(target)))
             target.append(item)
+    return problems
+
+
+def _merge_groups(doc: Document, sub: Document, groups: object) -> list[Problem]:
+    if not isinstance(groups, dict):
+        return [Problem("groups: must be a mapping of names to queries", sub.position(("groups",)))]
+    target = doc.data.setdefault("groups", {})
+    if not isinstance(target, dict):
+        return []
+    problems = []
+    for name, query in groups.items():
+        if name in target:
+            problems.append(
+                Problem(
+                    f"group {name!r} is defined twice",
+                    sub.key_positions.get(("groups", name), sub.position(("groups",))),
+                )
+            )
+            continue
+        merge_positions(doc, sub, ("groups", name), ("groups", name))
+        target[name] = query
     return problems
 
 
@@ -183,24 +216,15 @@ def _problem_from_pydantic(doc: Document, error: Any) -> Problem:
                 f"put it in single quotes ('{scalar.raw}')",
                 doc.position(path),
             )
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    query = (*path, "query")
+    if message.startswith("a rule needs query") and query in doc.scalars:
+        # `query:` with nothing after it: YAML reads null, and the rule would silently be empty.
+        return Problem(
+            f"{_dotted(query)}: YAML read an empty value as null; write the query in single quotes",
+            doc.position(query),
+        )
     return Problem(f"{_dotted(path)}: {message}", doc.position(path))
-
-
-def query_position(doc: Document, path: PathKey, offset: int) -> Position:
-    """Where character ``offset`` of the query string at ``path`` is in the file."""
-    start = doc.position(path)
-    scalar = doc.scalars.get(path)
-    if scalar is None or "\n" in scalar.raw or "${" in scalar.raw:
-        return start
-    if scalar.style is None:
-        return Position(start.file, start.line, start.col + offset)
-    if scalar.style == "'" and "''" not in scalar.raw:
-        return Position(start.file, start.line, start.col + 1 + offset)
-    if scalar.style == '"' and "\\" not in scalar.raw:
-        return Position(start.file, start.line, start.col + 1 + offset)
-    return start
 
 
 def _items(doc: Document, key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -208,27 +232,6 @@ def _items(doc: Document, key: str) -> list[tuple[int, dict[str, Any]]]:
     if not isinstance(value, list):
         return []
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
-
-
-def _check_rules(doc: Document, problems: list[Problem]) -> list[tuple[str, Node, Node | None]]:
-    """Parse every query string found in the data, valid rule or not, to report all at once."""
-    trees = []
-    for i, rule in _items(doc, "rules"):
-        rule_id = rule.get("id") if isinstance(rule.get("id"), str) else f"#{i}"
-        parsed: dict[str, Node | None] = {"query": None, "exclude": None}
-        for key in ("query", "exclude"):
-            text = rule.get(key)
-            if not isinstance(text, str):
-                continue
-            try:
-                parsed[key] = parse_query(text)
-            except QueryError as e:
-                where = query_position(doc, ("rules", i, key), e.offset)
-                problems.append(Problem(f"rule {rule_id!r}: {key}: {e.message}", where))
-        query = parsed["query"]
-        if query is not None and isinstance(rule_id, str):
-            trees.append((rule_id, query, parsed["exclude"]))
-    return trees
 
 
 def _cross_check(doc: Document) -> list[Problem]:

@@ -91,12 +91,40 @@ class FeedSpec(Model):
         return self.name or urlsplit(self.url).hostname or self.url
 
 
+RuleField = Literal["title", "summary", "content", "text", "url", "source"]
+
+
 class RuleSpec(Model):
+    """A watch rule (RULES.md): a query string, or the structured all/any/none form."""
+
     id: Name
     name: StrictStr | None = None
-    query: StrictStr
+    query: StrictStr | None = None
+    all: tuple[StrictStr, ...] | None = None
+    any: tuple[StrictStr, ...] | None = None
+    none: tuple[StrictStr, ...] | None = None
     exclude: StrictStr | None = None
+    fields: tuple[RuleField, ...] = ("title", "summary", "content")
+    lang: tuple[StrictStr, ...] = ()
+    sources: tuple[StrictStr, ...] = ()
+    exclude_sources: tuple[StrictStr, ...] = ()
     sinks: tuple[Name, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RuleSpec:
+        structured = any(x is not None for x in (self.all, self.any, self.none))
+        if self.query is not None and structured:
+            raise ValueError("give either query: or all:/any:/none:, not both")
+        if self.query is None and not structured:
+            raise ValueError("a rule needs query: (or all:/any:/none:)")
+        return self
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for name in self.fields:
+            names += ["title", "summary", "content"] if name == "text" else [name]
+        return tuple(dict.fromkeys(names))
 
 
 class WebhookSinkSpec(Model):
@@ -129,6 +157,7 @@ class Settings(Model):
     node_id: StrictStr = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     defaults: Defaults = Defaults()
     feeds: tuple[FeedSpec, ...] = ()
+    groups: Mapping[Name, StrictStr] = Field(default_factory=dict)
     rules: tuple[RuleSpec, ...] = ()
     sinks: Mapping[Name, SinkSpec] = Field(default_factory=dict)
 
@@ -158,9 +187,6 @@ class Settings(Model):
         if backfill is not None:
             return backfill
         return math.inf if first_sync == "alert" else None
-
-    def language(self, feed: FeedSpec) -> str | None:
-        return feed.language or self.defaults.language
 
 
 def sink_names_for(rule: RuleSpec, settings: Settings) -> tuple[str, ...]:

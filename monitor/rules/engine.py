@@ -1,51 +1,91 @@
 """All rules compiled into one term index; an article is scanned once, rules evaluated on hits.
 
-Identical terms in different rules share one index entry, so 10,000 rules cost one dictionary
-lookup per word plus a check of the few prefixes that share the word's first letters. Only rules
-with at least one hit term have their Boolean tree evaluated (every query is checked at load time
-to need a hit: see :func:`monitor.rules.query.needs_a_hit`).
+Per field, the words come from one regex split of the normal text; their distinct keys are
+intersected (set operations, in C) with the index's surface keys, and their stems (PyStemmer, in
+C) with the index's stem keys for the article's language. Only the few words that hit are then
+walked in Python for positions, phrases and case checks. Identical terms in different rules
+share one index entry, and only rules with a hit term have their Boolean tree evaluated (every
+query is checked at load time to need a hit, see :func:`monitor.rules.query.needs_a_hit`).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import compress, count
+from typing import Final, NamedTuple
 
+import structlog
+from rapidfuzz.distance import OSA
+
+from monitor.rules.language import stemmer
 from monitor.rules.query import (
+    CASE,
+    EXACT,
+    FAMILY,
     MIN_PREFIX,
     And,
+    Fuzzy,
+    Near,
     Node,
     Not,
     Or,
     Phrase,
-    Prefix,
+    Regex,
+    Scope,
     Term,
+    Wildcard,
     Word,
     iter_terms,
     parse_query,
 )
-from monitor.rules.text import Token, snippet, tokenize
+from monitor.rules.text import NormalText, snippet, split_words, word_keys
 
-FIELDS = ("title", "summary", "content")
+log = structlog.get_logger("newsmon.rules")
+
+TEXT_FIELDS = ("title", "summary", "content")
+ALL_FIELDS = (*TEXT_FIELDS, "url", "source")
+REGEX_TIMEOUT = 0.05  # seconds per field: a pathological /regex/ cannot stall matching
+MAX_OCCURRENCES = 50  # per term and field: enough to quote, bounded for NEAR pairs
 
 
 @dataclass(frozen=True)
 class Article:
-    """The text a rule looks at; each field is plain text (see :func:`html_to_text`)."""
+    """What rules look at: plain-text fields, the article's language and where it came from."""
 
     title: str = ""
     summary: str = ""
     content: str = ""
+    url: str = ""
+    language: str | None = None
+    feed: str = ""
+    tags: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
 
     def field(self, name: str) -> str:
+        if name == "source":
+            return " ".join((self.feed, *self.tags, *self.domains))
         text: str = getattr(self, name)
         return text
 
+    def from_source(self, names: Iterable[str]) -> bool:
+        """Whether the article's feed name, a tag, or a domain is one of ``names``."""
+        for name in names:
+            wanted = name.lower()
+            if wanted == self.feed.lower() or wanted in (t.lower() for t in self.tags):
+                return True
+            if any(d == wanted or d.endswith("." + wanted) for d in self.domains):
+                return True
+        return False
 
-@dataclass(frozen=True)
-class Hit:
-    """Where a rule term occurred: ``text`` is ``field_text[start:end]`` of the article."""
+
+class Hit(NamedTuple):
+    """Where a rule term occurred: ``text`` is ``article.field(field)[start:end]``.
+
+    A named tuple: an article can produce hundreds, and they are immutable values."""
 
     field: str
     text: str
@@ -68,8 +108,7 @@ class Hit:
         return data
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """A rule that fired for an article, with the hits of its positive terms."""
 
     rule_id: str
@@ -81,20 +120,59 @@ class Match:
 
 
 @dataclass(frozen=True)
-class CompiledRule:
+class RuleDefinition:
+    """A parsed rule ready to be indexed."""
+
     id: str
     query: Node
-    exclude: Node | None
+    exclude: Node | None = None
+    fields: tuple[str, ...] = TEXT_FIELDS
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    definition: RuleDefinition
+    index: int
     positive_terms: frozenset[int]
+    simple: tuple[int, ...] | None = None  # its terms, when any occurrence fires it
+    covers_all: bool = False  # its fields include every field the rule set scans
+
+
+# An occurrence of a term: (field, first word, last word, how, start, end). Word positions are
+# global over the article's fields; a regex hit has positions -1 and normal-text offsets instead.
+Occurrence = tuple[str, int, int, str, int, int]
+Test = Callable[[Mapping[int, list[Occurrence]]], bool]
+FIELD: Final = 0
+FIRST: Final = 1
+LAST: Final = 2
+_PRIORITY = {"exact": 0, "prefix": 1, "wildcard": 2, "stem": 3, "fuzzy": 4}
+MAX_CACHED_WORDS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class _WordInfo:
+    """What one normal word means to the index: its hits, its keys, its stems."""
+
+    hits: tuple[tuple[int, str], ...]
+    keys: tuple[str, ...]
+    stems: tuple[str, ...]
 
 
 @dataclass
 class _Index:
     terms: list[Term] = field(default_factory=list)
-    ids: dict[tuple[str, ...], int] = field(default_factory=dict)
-    words: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    phrase_heads: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    ids: dict[tuple[object, ...], int] = field(default_factory=dict)
+    surface: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     prefixes: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    scans: list[int] = field(default_factory=list)  # fuzzy terms and short wildcards
+    regexes: list[int] = field(default_factory=list)
+    verify: set[int] = field(default_factory=set)  # phrases and case-sensitive words
+    stems: dict[str | None, dict[str, list[int]] | None] = field(default_factory=dict)
+    phrase_stems: dict[str | None, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
     def add(self, term: Term) -> int:
         key = term.key()
@@ -104,123 +182,510 @@ class _Index:
         self.ids[key] = term_id
         self.terms.append(term)
         if isinstance(term, Word):
-            self.words[term.word].append(term_id)
+            self.surface[term.word].append(term_id)
+            if term.mode == CASE:
+                self.verify.add(term_id)
         elif isinstance(term, Phrase):
-            self.phrase_heads[term.words[0]].append(term_id)
-        elif isinstance(term, Prefix):
-            self.prefixes[term.prefix[:MIN_PREFIX]].append(term_id)
+            self.surface[term.words[0]].append(term_id)
+            self.verify.add(term_id)
+        elif isinstance(term, Wildcard) and len(term.literal) >= MIN_PREFIX:
+            self.prefixes[term.literal[:MIN_PREFIX]].append(term_id)
+        elif isinstance(term, Regex):
+            self.regexes.append(term_id)
+        else:
+            self.scans.append(term_id)
         return term_id
+
+    def stem_index(self, language: str | None) -> dict[str, list[int]] | None:
+        """Stem -> family terms for ``language``, built the first time it is needed."""
+        if language in self.stems:
+            return self.stems[language]
+        found = stemmer(language)
+        if found is None:
+            self.stems[language] = None
+            return None
+        index: dict[str, list[int]] = defaultdict(list)
+        phrases: dict[int, tuple[str, ...]] = {}
+        for term_id, term in enumerate(self.terms):
+            if isinstance(term, Word) and term.mode == FAMILY:
+                index[found.stemWord(term.word)].append(term_id)
+            elif isinstance(term, Phrase) and term.mode == FAMILY:
+                stems = tuple(found.stemWords(list(term.words)))
+                phrases[term_id] = stems
+                index[stems[0]].append(term_id)
+        self.stems[language] = dict(index)
+        self.phrase_stems[language] = phrases
+        return self.stems[language]
+
+
+@dataclass
+class _Text:
+    """The scanned fields of one article as one list of words (field boundaries never join
+    words: fields are separated by a blank line)."""
+
+    names: list[str]
+    normals: list[NormalText]
+    starts: list[int]  # where each field starts in the joined normal text
+    words: list[str]
+    word_starts: list[int]
+    first_words: list[int]  # the position of each field's first word
+
+    @classmethod
+    def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
+        normals = [NormalText.of(text) for _, text in fields]
+        starts, at = [], 0
+        for normal in normals:
+            starts.append(at)
+            at += len(normal.normal) + 2
+        words, word_starts = split_words("\n\n".join(n.normal for n in normals))
+        first_words = [bisect_left(word_starts, start) for start in starts]
+        return cls([name for name, _ in fields], normals, starts, words, word_starts, first_words)
+
+    def field_index(self, position: int) -> int:
+        return bisect_right(self.starts, self.word_starts[position]) - 1
+
+    def quote(self, first: int, last: int) -> tuple[int, str, int, int]:
+        """(field index, original text, start, end) of words ``first`` to ``last``."""
+        index = self.field_index(first)
+        base = self.starts[index]
+        normal = self.normals[index]
+        end = self.word_starts[last] + len(self.words[last])
+        start, end = normal.original_span(self.word_starts[first] - base, end - base)
+        return index, normal.original[start:end], start, end
 
 
 class RuleSet:
-    """Rules ready to match; build with :meth:`compile`."""
+    """Rules ready to match; build with :meth:`compile` or :meth:`build`.
+
+    What each distinct word means to the index (its hits through surface forms, stems,
+    prefixes, typos) is computed once and cached per language: news vocabulary repeats, so
+    most words of an article are dictionary lookups.
+    """
 
     def __init__(self, rules: Sequence[CompiledRule], index: _Index) -> None:
         self.rules = tuple(rules)
         self._index = index
-        self._term_ids = index.ids
-        self._rules_by_term: dict[int, list[CompiledRule]] = defaultdict(list)
+        self._prefix_heads = frozenset(index.prefixes)
+        self._rules_by_term: dict[int, list[int]] = defaultdict(list)
+        self._words: dict[str | None, dict[str, _WordInfo]] = {}
+        self._hot: dict[str | None, set[str]] = {}  # the cached words that hit something
+        fields: set[str] = set(TEXT_FIELDS)
         for rule in self.rules:
             for term_id in rule.positive_terms:
-                self._rules_by_term[term_id].append(rule)
+                self._rules_by_term[term_id].append(rule.index)
+            fields.update(rule.definition.fields)
+            for tree in (rule.definition.query, rule.definition.exclude):
+                fields.update(_scoped_fields(tree))
+        self._fields = tuple(f for f in ALL_FIELDS if f in fields)
+        self.rules = tuple(
+            replace(rule, covers_all=set(rule.definition.fields).issuperset(self._fields))
+            for rule in self.rules
+        )
+        # Each rule's Boolean tree as nested closures: no isinstance dispatch per article.
+        self._tests: list[tuple[Test, Test | None, frozenset[str]]] = []
+        for rule in self.rules:
+            scope = frozenset(rule.definition.fields)
+            test = self._compile(rule.definition.query, scope)
+            exclude = rule.definition.exclude
+            self._tests.append((test, self._compile(exclude, scope) if exclude else None, scope))
+
+    def _compile(self, node: Node, fields: frozenset[str]) -> Test:
+        """``node`` as a function of the article's occurrences."""
+        if isinstance(node, Term):
+            term_id = self._index.ids[node.key()]
+            if fields.issuperset(self._fields):  # every scanned field counts: presence is enough
+                return lambda occ: term_id in occ
+            return lambda occ: any(o[FIELD] in fields for o in occ.get(term_id, ()))
+        if isinstance(node, Not):
+            child = self._compile(node.child, fields)
+            return lambda occ: not child(occ)
+        if isinstance(node, And | Or):
+            children = [self._compile(c, fields) for c in node.children]
+            if len(children) == 2:  # the common case, without a generator per call
+                first, second = children
+                if isinstance(node, And):
+                    return lambda occ: first(occ) and second(occ)
+                return lambda occ: first(occ) or second(occ)
+            if isinstance(node, And):
+                return lambda occ: all(test(occ) for test in children)
+            return lambda occ: any(test(occ) for test in children)
+        if isinstance(node, Scope):
+            return self._compile(node.child, frozenset(node.fields))
+        return lambda occ: bool(self._spans(node, fields, occ))
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return tuple(self._index.terms)
 
     @classmethod
     def compile(cls, queries: Iterable[tuple[str, str, str | None]]) -> RuleSet:
         """Compile ``(rule_id, query, exclude)``; raises ``QueryError`` on the first bad query."""
         return cls.build(
-            (rule_id, parse_query(query), parse_query(exclude) if exclude else None)
+            RuleDefinition(rule_id, parse_query(query), parse_query(exclude) if exclude else None)
             for rule_id, query, exclude in queries
         )
 
     @classmethod
-    def build(cls, trees: Iterable[tuple[str, Node, Node | None]]) -> RuleSet:
-        """Index already parsed ``(rule_id, query_tree, exclude_tree)`` triples."""
+    def build(cls, definitions: Iterable[RuleDefinition]) -> RuleSet:
+        """Index parsed rules."""
         index = _Index()
         rules = []
-        for rule_id, tree, exclude_tree in trees:
-            positive = {index.add(term) for term, pos in iter_terms(tree) if pos}
-            for term, _ in iter_terms(tree):
-                index.add(term)
-            if exclude_tree is not None:
-                for term, _ in iter_terms(exclude_tree):
-                    index.add(term)
-            rules.append(CompiledRule(rule_id, tree, exclude_tree, frozenset(positive)))
+        for number, definition in enumerate(definitions):
+            positive = tuple(
+                dict.fromkeys(index.add(term) for term, pos in iter_terms(definition.query) if pos)
+            )
+            for tree in (definition.query, definition.exclude):
+                if tree is not None:
+                    for term, _ in iter_terms(tree):
+                        index.add(term)
+            rules.append(
+                CompiledRule(
+                    definition.id,
+                    definition,
+                    number,
+                    frozenset(positive),
+                    positive if _is_simple(definition) else None,
+                )
+            )
         return cls(rules, index)
+
+    # --- matching ------------------------------------------------------------------------------
 
     def match(self, article: Article) -> list[Match]:
         """The rules ``article`` satisfies, in rule order, each with its hits."""
-        hits = self._scan(article)
-        if not hits:
+        fields = [(name, value) for name in self._fields if (value := article.field(name))]
+        if not fields:
             return []
-        candidates = {id(r): r for term_id in hits for r in self._rules_by_term.get(term_id, ())}
+        text = _Text.of(fields)
+        occurrences: dict[int, list[Occurrence]] = {}
+        self._scan(text, article.language, occurrences)
+        for index_, normal in enumerate(text.normals):
+            for term_id in self._index.regexes:
+                _scan_regex(
+                    text.names[index_], normal, term_id, self._index.terms[term_id], occurrences
+                )
+        if not occurrences:
+            return []
+        by_term = self._rules_by_term
+        candidates = {n for term_id in occurrences for n in by_term.get(term_id, ())}
         matches = []
-        for rule in self.rules:
-            if id(rule) not in candidates or not self._holds(rule.query, hits):
-                continue
-            if rule.exclude is not None and self._holds(rule.exclude, hits):
-                continue
-            rule_hits = [
-                h for term_id in sorted(rule.positive_terms) for h in hits.get(term_id, ())
-            ]
-            if not rule_hits:
-                continue
-            rule_hits.sort(key=lambda h: (FIELDS.index(h.field), h.start))
-            matches.append(Match(rule.id, tuple(rule_hits)))
+        quotes: dict[tuple[int, int], tuple[int, str, int, int]] = {}
+        terms = self._index.terms
+        for number in sorted(candidates):
+            rule = self.rules[number]
+            if rule.simple is None:
+                found = self._evaluate(rule, article, occurrences)
+            elif rule.covers_all:  # any occurrence of its terms fires it, in any field
+                found = [(t, o) for t in rule.simple for o in occurrences.get(t, ())]
+            else:
+                scope = rule.definition.fields
+                found = [
+                    (t, o) for t in rule.simple for o in occurrences.get(t, ()) if o[FIELD] in scope
+                ]
+            if found:
+                matches.append(Match(rule.id, _hits(found, text, terms, quotes)))
         return matches
 
-    def _holds(self, node: Node, hits: Mapping[int, list[Hit]]) -> bool:
+    def _evaluate(
+        self, rule: CompiledRule, article: Article, occ: Mapping[int, list[Occurrence]]
+    ) -> list[tuple[int, Occurrence]]:
+        test, exclude, scope = self._tests[rule.index]
+        if not test(occ) or (exclude is not None and exclude(occ)):
+            return []
+        definition = rule.definition
+        language = article.language
+        if definition.languages and language and language not in definition.languages:
+            return []
+        if definition.sources and not article.from_source(definition.sources):
+            return []
+        if definition.exclude_sources and article.from_source(definition.exclude_sources):
+            return []
+        found: list[tuple[int, Occurrence]] = []
+        self._collect(definition.query, scope, True, occ, found)
+        return found
+
+    def _spans(
+        self, node: Node, fields: frozenset[str], occ: Mapping[int, list[Occurrence]]
+    ) -> list[tuple[str, int, int]]:
+        """Word spans ``(field, first, last)`` where a positional node holds."""
         if isinstance(node, Term):
-            return self._term_ids[node.key()] in hits
-        if isinstance(node, Not):
-            return not self._holds(node.child, hits)
-        if isinstance(node, And):
-            return all(self._holds(child, hits) for child in node.children)
-        assert isinstance(node, Or)
-        return any(self._holds(child, hits) for child in node.children)
+            return [
+                (o[FIELD], o[FIRST], o[LAST])
+                for o in occ.get(self._index.ids[node.key()], ())
+                if o[FIELD] in fields and o[FIRST] >= 0
+            ]
+        if isinstance(node, Or):
+            return [span for child in node.children for span in self._spans(child, fields, occ)]
+        if isinstance(node, Scope):
+            return self._spans(node.child, frozenset(node.fields), occ)
+        assert isinstance(node, Near)
+        spans = []
+        for field_a, first_a, last_a in self._spans(node.left, fields, occ):
+            for field_b, first_b, last_b in self._spans(node.right, fields, occ):
+                if field_a != field_b:
+                    continue
+                if last_a < first_b:
+                    between = first_b - last_a - 1
+                elif node.ordered:
+                    continue
+                else:
+                    between = max(0, first_a - last_b - 1)
+                if between <= node.distance:
+                    spans.append((field_a, min(first_a, first_b), max(last_a, last_b)))
+        return spans
 
-    def _scan(self, article: Article) -> dict[int, list[Hit]]:
+    def _collect(
+        self,
+        node: Node,
+        fields: frozenset[str],
+        positive: bool,
+        occ: Mapping[int, list[Occurrence]],
+        out: list[tuple[int, Occurrence]],
+        within: list[tuple[str, int, int]] | None = None,
+    ) -> None:
+        """The occurrences of positive terms that made the rule fire."""
+        if isinstance(node, Term):
+            if not positive:
+                return
+            term_id = self._index.ids[node.key()]
+            for o in occ.get(term_id, ()):
+                if o[FIELD] in fields and (within is None or _inside(o, within)):
+                    out.append((term_id, o))
+        elif isinstance(node, Not):
+            self._collect(node.child, fields, not positive, occ, out, within)
+        elif isinstance(node, Scope):
+            self._collect(node.child, frozenset(node.fields), positive, occ, out, within)
+        elif isinstance(node, Near):
+            spans = self._spans(node, fields, occ)
+            for side in (node.left, node.right):
+                self._collect(side, fields, positive, occ, out, spans)
+        else:
+            for child in node.children:
+                self._collect(child, fields, positive, occ, out, within)
+
+    # --- scanning ------------------------------------------------------------------------------
+
+    def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
+        words = text.words
+        cache = self._words.setdefault(language, {})
+        hot_words = self._hot.setdefault(language, set())
+        distinct = set(words)
+        misses = distinct.difference(cache)  # C-level: membership tests against the dict
+        if misses:
+            if len(cache) + len(misses) > MAX_CACHED_WORDS:
+                cache.clear()
+                hot_words.clear()
+            self._learn(misses, language, cache)
+            hot_words.update(w for w in misses if cache[w].hits)
+        present = distinct & hot_words
+        if not present:
+            return
+        terms = self._index.terms
+        verify = self._index.verify
+        names = text.names
+        # Positions come in order, so the field only ever moves forward.
+        field_index, next_field = 0, text.first_words[1] if len(names) > 1 else len(words)
+        where = names[0]
+        for position in compress(count(), map(present.__contains__, words)):
+            while position >= next_field:
+                field_index += 1
+                where = names[field_index]
+                more = field_index + 1 < len(names)
+                next_field = text.first_words[field_index + 1] if more else len(words)
+            for term_id, how in cache[words[position]].hits:
+                last = position
+                if term_id in verify:  # phrases and case-sensitive words: check the context
+                    found = self._verify(
+                        terms[term_id], term_id, text, position, next_field, cache, language
+                    )
+                    if found is None:
+                        continue
+                    last = found
+                found_list = occ.get(term_id)
+                if found_list is None:
+                    occ[term_id] = [(where, position, last, how, -1, -1)]
+                elif len(found_list) < MAX_OCCURRENCES:
+                    found_list.append((where, position, last, how, -1, -1))
+
+    def _learn(
+        self, words: Iterable[str], language: str | None, cache: dict[str, _WordInfo]
+    ) -> None:
+        """Work out what each new word means to the index, once per word and language."""
         index = self._index
-        hits: dict[int, list[Hit]] = defaultdict(list)
-        for name in FIELDS:
-            text = article.field(name)
-            if not text:
-                continue
-            tokens = tokenize(text)
-            for token in tokens:
-                found: dict[int, Hit] = {}
-                for key in token.keys:
-                    for term_id in index.words.get(key, ()):
-                        found.setdefault(
-                            term_id, _hit(name, text, token, token, index.terms[term_id], "exact")
-                        )
-                    for term_id in index.phrase_heads.get(key, ()):
-                        phrase = index.terms[term_id]
-                        assert isinstance(phrase, Phrase)
-                        last = _phrase_end(tokens, token.position, phrase.words)
-                        if last is not None:
-                            found.setdefault(
-                                term_id, _hit(name, text, token, last, phrase, "exact")
-                            )
-                    for term_id in index.prefixes.get(key[:MIN_PREFIX], ()):
-                        prefix = index.terms[term_id]
-                        assert isinstance(prefix, Prefix)
-                        if key.startswith(prefix.prefix):
-                            found.setdefault(
-                                term_id, _hit(name, text, token, token, prefix, "prefix")
-                            )
-                for term_id, hit in found.items():
-                    hits[term_id].append(hit)
-        return hits
+        keys_of = {w: (w, *word_keys(w, language)) for w in words}
+        all_keys = list({k for keys in keys_of.values() for k in keys})
+        stem_index = index.stem_index(language)
+        stem_of: dict[str, str] = {}
+        if stem_index is not None:
+            found = stemmer(language)
+            assert found is not None
+            stem_of = dict(zip(all_keys, found.stemWords(all_keys), strict=True))
+        key_hits: dict[str, list[tuple[int, str]]] = {}
+        for key in all_keys:
+            hits = [(t, "exact") for t in index.surface.get(key, ())]
+            if stem_index:
+                hits += [(t, "stem") for t in stem_index.get(stem_of[key], ())]
+            if key[:MIN_PREFIX] in self._prefix_heads:
+                for t in index.prefixes[key[:MIN_PREFIX]]:
+                    wildcard = index.terms[t]
+                    assert isinstance(wildcard, Wildcard)
+                    if wildcard.compiled.match(key):
+                        hits.append((t, "prefix"))
+            for t in index.scans:
+                how = _scan_key(index.terms[t], key)
+                if how:
+                    hits.append((t, how))
+            if hits:
+                key_hits[key] = hits
+        for word, keys in keys_of.items():
+            best: dict[int, str] = {}
+            for key in keys:
+                for term_id, how in key_hits.get(key, ()):
+                    if term_id not in best or _PRIORITY[how] < _PRIORITY[best[term_id]]:
+                        best[term_id] = how
+            for term_id in [t for t, how in best.items() if how != "exact"]:
+                term = index.terms[term_id]
+                if isinstance(term, Word | Phrase) and term.mode != FAMILY:
+                    del best[term_id]  # = and ! terms never match by stem
+            stems = tuple(stem_of[k] for k in keys) if stem_of else ()
+            cache[word] = _WordInfo(tuple(best.items()), keys, stems)
 
-
-def _phrase_end(tokens: Sequence[Token], start: int, words: Sequence[str]) -> Token | None:
-    if start + len(words) > len(tokens):
-        return None
-    for offset, word in enumerate(words):
-        if word not in tokens[start + offset].keys:
+    def _verify(
+        self,
+        term: Term,
+        term_id: int,
+        text: _Text,
+        position: int,
+        field_end: int,
+        cache: Mapping[str, _WordInfo],
+        language: str | None,
+    ) -> int | None:
+        """The last word position of a confirmed phrase or case-sensitive hit, or None;
+        ``field_end`` is the position just after the field the hit is in."""
+        if isinstance(term, Word):
+            return position if _cased_equal(text, position, (term.cased,)) else None
+        assert isinstance(term, Phrase)
+        phrase = term.words
+        end = position + len(phrase) - 1
+        if end >= field_end:
             return None
-    return tokens[start + len(words) - 1]
+        words = text.words
+        stems = (
+            self._index.phrase_stems.get(language, {}).get(term_id) if term.mode == FAMILY else None
+        )
+        for offset in range(1, len(phrase)):
+            info = cache[words[position + offset]]
+            if phrase[offset] not in info.keys and not (stems and stems[offset] in info.stems):
+                return None
+        if term.mode == CASE and not _cased_equal(text, position, term.cased):
+            return None
+        return end
 
 
-def _hit(field: str, text: str, first: Token, last: Token, term: Term, how: str) -> Hit:
-    return Hit(field, text[first.start : last.end], first.start, last.end, term.source, how)
+def _is_simple(definition: RuleDefinition) -> bool:
+    """A rule that fires on any occurrence of its terms: no filters, no structure to evaluate."""
+    tree = definition.query
+    plain = isinstance(tree, Term) or (
+        isinstance(tree, Or) and all(isinstance(c, Term) for c in tree.children)
+    )
+    return (
+        plain
+        and definition.exclude is None
+        and not (definition.languages or definition.sources or definition.exclude_sources)
+    )
+
+
+def _scoped_fields(tree: Node | None) -> set[str]:
+    if tree is None:
+        return set()
+    if isinstance(tree, Scope):
+        return set(tree.fields) | _scoped_fields(tree.child)
+    if isinstance(tree, Not):
+        return _scoped_fields(tree.child)
+    if isinstance(tree, Near):
+        return _scoped_fields(tree.left) | _scoped_fields(tree.right)
+    if isinstance(tree, And | Or):
+        return set().union(*(_scoped_fields(c) for c in tree.children))
+    return set()
+
+
+def _cased_equal(text: _Text, position: int, cased: Sequence[str]) -> bool:
+    for offset, wanted in enumerate(cased):
+        _, quoted, _, _ = text.quote(position + offset, position + offset)
+        original = unicodedata.normalize("NFKC", quoted)
+        if original != wanted and wanted not in original.replace("'", "-").split("-"):
+            return False
+    return True
+
+
+def _scan_key(term: Term, key: str) -> str | None:
+    if isinstance(term, Fuzzy):
+        if abs(len(key) - len(term.word)) > term.edits:
+            return None
+        distance = OSA.distance(term.word, key, score_cutoff=term.edits)
+        if distance > term.edits:
+            return None
+        return "exact" if distance == 0 else "fuzzy"
+    if isinstance(term, Wildcard) and term.compiled.match(key):
+        return "wildcard"
+    return None
+
+
+def _scan_regex(
+    name: str, normal: NormalText, term_id: int, term: Term, occ: dict[int, list[Occurrence]]
+) -> None:
+    assert isinstance(term, Regex)
+    try:
+        for n, m in enumerate(term.compiled.finditer(normal.normal, timeout=REGEX_TIMEOUT)):
+            if n >= MAX_OCCURRENCES:
+                break
+            if m.end() > m.start():
+                occ.setdefault(term_id, []).append((name, -1, -1, "regex", m.start(), m.end()))
+    except TimeoutError:
+        log.warning("rules.regex_timeout", term=term.source, field=name)
+
+
+def _inside(o: Occurrence, spans: list[tuple[str, int, int]]) -> bool:
+    return any(f == o[FIELD] and first <= o[FIRST] and o[LAST] <= last for f, first, last in spans)
+
+
+def _hits(
+    found: list[tuple[int, Occurrence]],
+    text: _Text,
+    terms: Sequence[Term],
+    quotes: dict[tuple[int, int], tuple[int, str, int, int]],
+) -> tuple[Hit, ...]:
+    if len(found) == 1:  # the common case: one word hit once
+        term_id, (where, first, last, how, start, end) = found[0]
+        if first >= 0:
+            _, quoted, start, end = quotes.get((first, last)) or text.quote(first, last)
+            return (Hit(where, quoted, start, end, terms[term_id].source, how),)
+    hits: dict[tuple[str, int, int, str], Hit] = {}
+    for term_id, (where, first, last, how, start, end) in found:
+        if first >= 0:
+            span = (first, last)
+            quoted_span = quotes.get(span)
+            if quoted_span is None:
+                quoted_span = quotes[span] = text.quote(first, last)
+            _, quoted, start, end = quoted_span
+        else:
+            normal = text.normals[text.names.index(where)]
+            start, end = normal.original_span(start, end)
+            quoted = normal.original[start:end]
+        source = terms[term_id].source
+        key = (where, start, end, source)
+        if key not in hits:
+            hits[key] = Hit(where, quoted, start, end, source, how)
+    if len(hits) == 1:
+        return tuple(hits.values())
+    return tuple(sorted(hits.values(), key=_hit_order))
+
+
+_FIELD_ORDER = {name: i for i, name in enumerate(ALL_FIELDS)}
+
+
+def _hit_order(hit: Hit) -> tuple[int, int, str]:
+    return _FIELD_ORDER[hit.field], hit.start, hit.term
+
+
+__all__ = ["EXACT", "Article", "CompiledRule", "Hit", "Match", "RuleDefinition", "RuleSet"]

@@ -1,0 +1,212 @@
+"""Rules and groups from the config data, parsed and checked, each problem at its position.
+
+This works on the raw data (not only on validated settings) so that a config with a bad key and
+a bad query reports both in one pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.config.yamldoc import Document, PathKey
+from monitor.errors import Position, Problem
+from monitor.rules import QueryError, RuleDefinition, lint_query, parse_query
+from monitor.rules.query import And, Node, Not, Or, needs_a_hit
+
+TEXT_FIELDS = ("title", "summary", "content")
+
+
+def query_position(doc: Document, path: PathKey, offset: int) -> Position:
+    """Where character ``offset`` of the query string at ``path`` is in the file."""
+    start = doc.position(path)
+    scalar = doc.scalars.get(path)
+    if scalar is None or "\n" in scalar.raw or "${" in scalar.raw:
+        return start
+    if scalar.style is None:
+        return Position(start.file, start.line, start.col + offset)
+    if scalar.style == "'" and "''" not in scalar.raw:
+        return Position(start.file, start.line, start.col + 1 + offset)
+    if scalar.style == '"' and "\\" not in scalar.raw:
+        return Position(start.file, start.line, start.col + 1 + offset)
+    return start
+
+
+@dataclass
+class _Groups:
+    """Resolves ``@name`` to the group's tree, parsing groups on first use, refusing cycles."""
+
+    doc: Document
+    problems: list[Problem]
+    raw: Mapping[str, Any]
+    trees: dict[str, Node] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    stack: list[str] = field(default_factory=list)
+
+    def resolve(self, name: str, offset: int) -> Node:
+        if name in self.trees:
+            return self.trees[name]
+        if name not in self.raw or not isinstance(self.raw[name], str):
+            close = difflib.get_close_matches(name, [str(k) for k in self.raw], n=1)
+            hint = f" (did you mean @{close[0]}?)" if close else ""
+            raise QueryError(f"unknown group @{name}{hint}", offset)
+        if name in self.stack:
+            cycle = " -> ".join(f"@{n}" for n in [*self.stack[self.stack.index(name) :], name])
+            raise QueryError(f"groups refer to each other in a cycle: {cycle}", offset)
+        if name in self.failed:
+            raise QueryError(f"group @{name} has errors (see its definition)", offset)
+        self.stack.append(name)
+        try:
+            tree = parse_query(self.raw[name], self.resolve, check=False)
+        except QueryError as e:
+            self.failed.add(name)
+            where = query_position(self.doc, ("groups", name), e.offset)
+            self.problems.append(Problem(f"group @{name}: {e.message}", where))
+            raise QueryError(f"group @{name} has errors (see its definition)", offset) from None
+        finally:
+            self.stack.pop()
+        self.trees[name] = tree
+        return tree
+
+    def check_all(self) -> None:
+        for name in self.raw:
+            if isinstance(name, str) and name not in self.trees and name not in self.failed:
+                with contextlib.suppress(QueryError):  # recorded at the group's own position
+                    self.resolve(name, 0)
+
+
+def _items(doc: Document, key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = doc.data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _parse(
+    doc: Document,
+    groups: _Groups,
+    problems: list[Problem],
+    rule_id: str,
+    path: PathKey,
+    text: str,
+    *,
+    check: bool,
+) -> Node | None:
+    try:
+        tree = parse_query(text, groups.resolve, check=check)
+    except QueryError as e:
+        label = ".".join(str(p) for p in path[2:])
+        where = query_position(doc, path, e.offset)
+        problems.append(Problem(f"rule {rule_id!r}: {label}: {e.message}", where))
+        return None
+    for message, offset in lint_query(tree):
+        problems.append(
+            Problem(
+                f"rule {rule_id!r}: {message}",
+                query_position(doc, path, offset),
+                severity="warning",
+            )
+        )
+    return tree
+
+
+def _structured(
+    doc: Document,
+    groups: _Groups,
+    problems: list[Problem],
+    rule_id: str,
+    i: int,
+    rule: dict[str, Any],
+) -> Node | None:
+    parts: dict[str, list[Node]] = {}
+    ok = True
+    for key in ("all", "any", "none"):
+        items = rule.get(key)
+        if not isinstance(items, list):
+            continue
+        parts[key] = []
+        for j, text in enumerate(items):
+            if not isinstance(text, str):
+                continue  # reported by validation
+            tree = _parse(doc, groups, problems, rule_id, ("rules", i, key, j), text, check=False)
+            if tree is None:
+                ok = False
+            else:
+                parts[key].append(tree)
+    if not ok:
+        return None
+    children: list[Node] = list(parts.get("all", []))
+    if parts.get("any"):
+        children.append(parts["any"][0] if len(parts["any"]) == 1 else Or(tuple(parts["any"])))
+    if parts.get("none"):
+        none = parts["none"]
+        children.append(Not(none[0] if len(none) == 1 else Or(tuple(none))))
+    if not children:
+        return None
+    tree = children[0] if len(children) == 1 else And(tuple(children))
+    if not needs_a_hit(tree):
+        problems.append(
+            Problem(
+                f"rule {rule_id!r}: all:/any: give no positive term; the rule would match articles "
+                "that contain none of its words",
+                doc.position(("rules", i)),
+            )
+        )
+        return None
+    return tree
+
+
+def check_rules(doc: Document, problems: list[Problem]) -> list[RuleDefinition]:
+    """Parse every group and rule found in the data; report each problem at its position."""
+    raw_groups = doc.data.get("groups")
+    groups = _Groups(doc, problems, raw_groups if isinstance(raw_groups, dict) else {})
+    groups.check_all()
+    definitions = []
+    for i, rule in _items(doc, "rules"):
+        rule_id = rule["id"] if isinstance(rule.get("id"), str) else f"#{i}"
+        if isinstance(rule.get("query"), str):
+            query = _parse(
+                doc, groups, problems, rule_id, ("rules", i, "query"), rule["query"], check=True
+            )
+        elif any(isinstance(rule.get(k), list) for k in ("all", "any", "none")):
+            query = _structured(doc, groups, problems, rule_id, i, rule)
+        else:
+            query = None
+        exclude = None
+        if isinstance(rule.get("exclude"), str):
+            exclude = _parse(
+                doc,
+                groups,
+                problems,
+                rule_id,
+                ("rules", i, "exclude"),
+                rule["exclude"],
+                check=False,
+            )
+        if query is not None:
+            definitions.append(_definition(rule_id, query, exclude, rule))
+    return definitions
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _definition(
+    rule_id: str, query: Node, exclude: Node | None, rule: dict[str, Any]
+) -> RuleDefinition:
+    fields: list[str] = []
+    for name in _strings(rule.get("fields")) or TEXT_FIELDS:
+        fields += list(TEXT_FIELDS) if name == "text" else [name]
+    return RuleDefinition(
+        id=rule_id,
+        query=query,
+        exclude=exclude,
+        fields=tuple(dict.fromkeys(fields)),
+        languages=tuple(code.lower() for code in _strings(rule.get("lang"))),
+        sources=_strings(rule.get("sources")),
+        exclude_sources=_strings(rule.get("exclude_sources")),
+    )
