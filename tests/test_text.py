@@ -125,3 +125,15 @@ def test_the_fast_word_split_agrees_with_the_regex(text: str) -> None:
     """The translate-and-split path and the regex give the same words and offsets."""
     normal = fold(text)
     assert split_words(normal) == split_words_regex(normal)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(any_text, tricky_text), min_size=1, max_size=3))
+def test_folding_fields_together_equals_folding_each(texts: list[str]) -> None:
+    normals, joined = NormalText.of_many(texts, "\n\n")
+    assert [n.normal for n in normals] == [fold(t) for t in texts]
+    assert joined == "\n\n".join(fold(t) for t in texts)
+    for normal in normals:
+        assert normal.original_span(0, len(normal.normal)) == NormalText.of(
+            normal.original
+        ).original_span(0, len(normal.normal))

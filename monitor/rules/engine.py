@@ -232,12 +232,12 @@ class _Text:
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
-        normals = [NormalText.of(text) for _, text in fields]
+        normals, joined = NormalText.of_many([text for _, text in fields], "\n\n")
         starts, at = [], 0
         for normal in normals:
             starts.append(at)
             at += len(normal.normal) + 2
-        words, word_starts = split_words("\n\n".join(n.normal for n in normals))
+        words, word_starts = split_words(joined)
         first_words = [bisect_left(word_starts, start) for start in starts]
         return cls([name for name, _ in fields], normals, starts, words, word_starts, first_words)
 
@@ -371,12 +371,23 @@ class RuleSet:
         matches = []
         quotes: dict[tuple[int, int], tuple[int, str, int, int]] = {}
         terms = self._index.terms
+        term_hits: dict[int, tuple[Hit, ...]] = {}  # the hits of each term, made once per article
         for number in sorted(candidates):
             rule = self.rules[number]
             if rule.simple is None:
                 found = self._evaluate(rule, article, occurrences)
             elif rule.covers_all:  # any occurrence of its terms fires it, in any field
-                found = [(t, o) for t in rule.simple for o in occurrences.get(t, ())]
+                hits: tuple[Hit, ...] = ()
+                for term_id in rule.simple:
+                    if term_id in occurrences:
+                        if term_id not in term_hits:
+                            found = [(term_id, o) for o in occurrences[term_id]]
+                            term_hits[term_id] = _hits(found, text, terms, quotes)
+                        hits += term_hits[term_id]
+                if len(rule.simple) > 1:
+                    hits = tuple(sorted(hits, key=_hit_order))
+                matches.append(Match(rule.id, hits))
+                continue
             else:
                 scope = rule.definition.fields
                 found = [

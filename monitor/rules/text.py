@@ -164,15 +164,30 @@ class NormalText:
 
     original: str
     normal: str
+    aligned: bool = False  # known to map one character to one character
 
     @classmethod
     def of(cls, text: str) -> NormalText:
         return cls(text, fold(text))
 
+    @classmethod
+    def of_many(cls, texts: list[str], separator: str) -> tuple[list[NormalText], str]:
+        """Each text's normal form and all of them joined, folding the joined text once."""
+        joined = separator.join(texts)
+        normal = fold(joined)
+        if len(normal) != len(joined) or (not joined.isascii() and _TABLE.shifts_offsets(joined)):
+            normals = [cls.of(text) for text in texts]
+            return normals, separator.join(n.normal for n in normals)
+        normals, at = [], 0
+        for text in texts:
+            normals.append(cls(text, normal[at : at + len(text)], aligned=True))
+            at += len(text) + len(separator)
+        return normals, normal
+
     @cached_property
     def _starts(self) -> list[int] | None:
         """``starts[i]``: the original offset of normal character ``i`` (None: identical)."""
-        if self.original.isascii() or not _TABLE.shifts_offsets(self.original):
+        if self.aligned or self.original.isascii() or not _TABLE.shifts_offsets(self.original):
             return None
         starts = []
         for offset, c in enumerate(self.original):
