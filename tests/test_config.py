@@ -41,7 +41,7 @@ def problems(path: Path) -> list[str]:
 
 def test_a_valid_config_becomes_frozen_settings(write_config, monkeypatch) -> None:
     """Durations, sizes and ${VAR} are resolved, and the result cannot be mutated."""
-    monkeypatch.setenv("NEWSMON_TEST_SECRET", "whsec_abc")
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     loaded = load_config(write_config(GOOD))
     settings = loaded.settings
     assert settings.defaults.interval == 300
@@ -50,7 +50,7 @@ def test_a_valid_config_becomes_frozen_settings(write_config, monkeypatch) -> No
     assert settings.interval(feed) == 5400
     assert settings.timeout(feed) == 20
     assert settings.backfill(feed) == 86400
-    assert settings.sinks["hook"].secret.get_secret_value() == "whsec_abc"
+    assert settings.sinks["hook"].secrets == ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)
     with pytest.raises(pydantic.ValidationError):
         feed.interval = 1  # type: ignore[misc]
 
@@ -142,10 +142,10 @@ def test_unknown_environment_variables_are_errors(write_config, monkeypatch) -> 
 
 
 def test_variables_defaults_files_and_credentials(write_config, tmp_path, monkeypatch) -> None:
-    (tmp_path / "secret.txt").write_text("whsec_fromfile\n")
+    (tmp_path / "secret.txt").write_text("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==\n")
     creds = tmp_path / "creds"
     creds.mkdir()
-    (creds / "hook").write_text("whsec_fromcredential")
+    (creds / "hook").write_text("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     loaded = load_config(
         write_config("""\
@@ -157,8 +157,8 @@ sinks:
     )
     settings = loaded.settings
     assert settings.state == "sqlite:////tmp/x.db"
-    assert settings.sinks["a"].secret.get_secret_value() == "whsec_fromfile"
-    assert settings.sinks["b"].secret.get_secret_value() == "whsec_fromcredential"
+    assert settings.sinks["a"].secrets == ("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==",)
+    assert settings.sinks["b"].secrets == ("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz",)
 
 
 def test_included_rule_files_report_their_own_positions(write_config) -> None:

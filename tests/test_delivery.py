@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from monitor.config.schema import WebhookSinkSpec
 from monitor.dispatch import RETRY_SCHEDULE, Dispatcher
-from monitor.errors import SinkError
+from monitor.errors import SinkError, SinkGone
 from monitor.sinks import WebhookSink
 from monitor.store import FeedSchedule, Store
 from monitor.types import (
@@ -73,23 +73,25 @@ async def test_without_a_secret_there_is_no_signature(session, receiver: Receive
 
 
 @pytest.mark.parametrize(
-    ("answer", "retry_after", "permanent"),
+    ("answer", "retry_after", "kind"),
     [
-        (500, None, False),
-        (404, None, False),
-        ((429, {"Retry-After": "30"}), 30.0, False),
-        ((503, {"Retry-After": "7"}), 7.0, False),
-        (410, None, True),
+        (500, None, SinkError),
+        (404, None, SinkError),
+        ((429, {"Retry-After": "30"}), 30.0, SinkError),
+        ((503, {"Retry-After": "7"}), 7.0, SinkError),
+        ((500, {"Retry-After": "7"}), None, SinkError),  # only 429 and 503 carry a wait
+        (410, None, SinkGone),
     ],
 )
 async def test_non_2xx_answers_are_failures(
-    session, receiver: Receiver, answer, retry_after, permanent
+    session, receiver: Receiver, answer, retry_after, kind
 ) -> None:
     receiver.answer(answer)
     with pytest.raises(SinkError) as info:
         await sink(session, receiver.url).deliver(ALERT)
+    assert type(info.value) is kind
     assert info.value.retry_after == retry_after
-    assert info.value.permanent is permanent
+    assert info.value.permanent is False
 
 
 async def test_redirects_are_failures_and_never_followed(session, receiver: Receiver) -> None:
@@ -193,11 +195,30 @@ async def test_retry_after_is_honoured(outbox: Store, clock: FakeClock, session,
     assert await attempt(outbox, dispatcher) == ["delivered"]
 
 
-async def test_gone_kills_the_alert_at_once(outbox: Store, session, receiver: Receiver) -> None:
+async def test_gone_disables_the_sink_and_its_alerts_wait_visibly(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """410: one request, the sink is disabled (with its reason), nothing more is attempted for a
+    day; the alert stays pending, and enabling the sink delivers it."""
     receiver.answer(410)
     dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1")
-    assert await attempt(outbox, dispatcher) == ["dead"]
+    assert await attempt(outbox, dispatcher) == ["disabled"]
+    state = await outbox.get_sink("hook")
+    assert state is not None
+    assert state["disabled_at"] == clock.now
+    assert "410" in state["disabled_reason"]
+    for _ in range(24):
+        clock.advance(3600)
+        assert await attempt(outbox, dispatcher) == []
     assert len(receiver.deliveries) == 1
+    [waiting] = await outbox.list_alerts(state="pending")
+    assert "410" in waiting["last_error"]
+    [listed] = await outbox.list_sinks()
+    assert listed["alerts"] == {"pending": 1}
+
+    assert await outbox.enable_sink("hook")
+    assert await attempt(outbox, dispatcher) == ["delivered"]
+    assert receiver.ids() == ["msg_1", "msg_1"]
 
 
 async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store) -> None:
