@@ -240,3 +240,74 @@ def test_sizes_and_duration_formatting() -> None:
     assert format_duration(0.25) == "250ms"
     with pytest.raises(ValueError, match="size"):
         parse_size("big")
+
+
+def test_sink_problems_are_reported_at_their_position(write_config) -> None:
+    """Cron, time zone, rate, template, address and secret mistakes: each at file:line:col,
+    and a secret's value never echoed."""
+    path = write_config("""\
+sinks:
+  morning:
+    type: slack
+    url: 'https://hooks.slack.example/services/T/B/sekrit'
+    digest: '0 25 * * *'
+    timezone: Mars/Olympus
+    rate: fast
+    template: '{{ title '
+  mail:
+    type: email
+    host: smtp.example.org
+    from: 'not an address'
+    to: [desk@example.org]
+  hook:
+    type: webhook
+    url: https://h.example/x
+    secret: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, 'whsec_!!notbase64!!']
+  chat:
+    type: discord
+    url: 'ftp://discord.example/api/webhooks/1/sekrit'
+""")
+    name = str(path)
+    found = problems(path)
+    assert found[:3] == [
+        f"{name}:5:13: sinks.morning.digest: '0 25 * * *' is not a cron expression"
+        " (min hour day month dow): Error validating expression '25': the last value (25) is"
+        " higher than the maximum value (23)",
+        f"{name}:6:15: sinks.morning.timezone: unknown time zone 'Mars/Olympus'"
+        " (examples: UTC, Asia/Jakarta)",
+        f"{name}:7:11: sinks.morning.rate: 'fast' is not a rate (examples: 1/s, 20/m, 5/10s)",
+    ]
+    assert found[3].startswith(f"{name}:8:15: sinks.morning.template: template syntax error")
+    assert found[4:] == [
+        f"{name}:12:11: sinks.mail.from: 'not an address' is not an email address",
+        f"{name}:17:54: sinks.hook.secret[1]: a whsec_ secret must be base64 after the prefix",
+        f"{name}:20:10: sinks.chat.url: is not an http(s) URL with a host",
+    ]
+    assert not any("sekrit" in p or "notbase64" in p for p in found)
+
+
+def test_sink_settings_combine_with_defaults(write_config) -> None:
+    loaded = load_config(
+        write_config("""\
+defaults:
+  per_sink: 2
+  retries: [1s, 1m]
+  timezone: Asia/Jakarta
+sinks:
+  a: {type: log, digest: '30 7 * * 1-5', rate: 20/m}
+  b: {type: webhook, url: 'https://h.example/b', retries: [5s], concurrency: 8, secret: []}
+  c:
+    type: apprise
+    urls: 'json://127.0.0.1:9/x'
+""")
+    )
+    settings = loaded.settings
+    a, b = settings.sinks["a"], settings.sinks["b"]
+    assert (settings.concurrency(a), settings.retries(a), settings.timezone(a)) == (
+        2,
+        (1.0, 60.0),
+        "Asia/Jakarta",
+    )
+    assert a.rate == pytest.approx(1 / 3)
+    assert (settings.concurrency(b), settings.retries(b)) == (8, (5.0,))
+    assert b.secrets == ()
