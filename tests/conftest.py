@@ -147,6 +147,7 @@ class Receiver:
         self.secrets: tuple[str, ...] = ()
         self.verify_errors: list[str] = []
         self.release = asyncio.Event()
+        self.delay = 0.0  # seconds each answer takes
 
     async def start(self) -> None:
         app = web.Application()
@@ -184,6 +185,8 @@ class Receiver:
         delivery = Delivery(dict(request.headers), await request.read())
         self.deliveries.append(delivery)
         self.verify(delivery)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.script.popleft() if self.script else 204
         if answer == "hang":
             await self.release.wait()
