@@ -58,6 +58,7 @@ class ChatServer:
     posts: dict[str, list[Any]] = field(default_factory=dict)
     runner: web.AppRunner | None = None
     base: str = ""
+    telegram_answers: list[web.Response] = field(default_factory=list)
 
     async def start(self) -> None:
         app = web.Application()
@@ -86,6 +87,8 @@ class ChatServer:
 
     async def _telegram(self, request: web.Request) -> web.Response:
         self.record("telegram", request, await request.json())
+        if self.telegram_answers:
+            return self.telegram_answers.pop(0)
         return web.json_response({"ok": True, "result": {"message_id": 1}})
 
 
@@ -260,6 +263,31 @@ async def test_chat_errors_never_carry_the_token(
     assert "telegramtokensecret" not in pending["last_error"]
     logged = capsys.readouterr()
     assert "telegramtokensecret" not in logged.out + logged.err
+
+
+async def test_telegram_flood_control_wait_is_honoured(chat: ChatServer) -> None:
+    """Telegram's 429 carries its wait in the JSON body, not always in a header."""
+    from aiohttp import ClientSession
+
+    from monitor.config.schema import TelegramSinkSpec
+    from monitor.sinks import TelegramSink
+
+    chat.telegram_answers.append(
+        web.json_response(
+            {"ok": False, "error_code": 429, "parameters": {"retry_after": 17}}, status=429
+        )
+    )
+    spec = TelegramSinkSpec.model_validate(
+        {"type": "telegram", "token": TELEGRAM_TOKEN, "chat_id": 5, "api_url": chat.base}
+    )
+    async with ClientSession() as session:
+        sink = TelegramSink("tg", spec, session)
+        with pytest.raises(SinkError) as info:
+            await sink.deliver(evil_alert("Belarus"))
+        assert info.value.retry_after == 17
+        assert "telegramtokensecret" not in str(info.value)
+        await sink.deliver(evil_alert("Belarus"))
+    assert [p["json"]["chat_id"] for p in chat.posts["telegram"]] == [5, 5]
 
 
 def evil_alert(title: str) -> Alert:
