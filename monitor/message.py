@@ -39,7 +39,7 @@ MAX_SUMMARY = 600
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>\[\]#:])")
+_DISCORD_MARKDOWN = re.compile(r"([\\*_~`|>\[\]#])")
 _DISCORD_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)", re.IGNORECASE)
 
 
@@ -77,8 +77,9 @@ def escape_slack(value: str) -> str:
 
 def escape_discord(value: str) -> str:
     """Markdown characters escaped and mentions broken with a zero-width space."""
+    link = isinstance(value, Link)
     value = _DISCORD_MENTION.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], value)
-    return value if isinstance(value, Link) else _DISCORD_MARKDOWN.sub(r"\\\1", value)
+    return value if link else _DISCORD_MARKDOWN.sub(r"\\\1", value)
 
 
 def escape_telegram(value: str) -> str:

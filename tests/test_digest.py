@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -217,3 +218,42 @@ async def test_a_digest_missed_while_down_goes_out_at_start(
     [digest] = by_type(receiver, "digest")
     assert digest["data"]["count"] == 2
     assert digest["data"]["until"] == "2026-11-28T01:00:00Z"
+
+
+def drop_digest(config: Path) -> None:
+    config.write_text(config.read_text().replace('    digest: "0 8 * * *"\n', ""))
+
+
+async def test_the_daemon_runs_one_cron_job_per_digest_sink_in_its_time_zone(
+    digest_config: Path, feeds: FeedServer, seed_feed: bytes
+) -> None:
+    """APScheduler is the clock: a CronTrigger job for 'morning' at 08:00 Jakarta time, none
+    for the sink that sends at once; a reload that drops the digest removes the job."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.daemon import Daemon
+
+    feeds.set("seed.xml", seed_feed)
+    stop = asyncio.Event()
+    async with Daemon(
+        load_config(digest_config), config_path=digest_config, parse_executor=None
+    ) as daemon:
+        running = asyncio.create_task(daemon.run(stop))
+        try:
+            async with asyncio.timeout(10):
+                while daemon._scheduler is None or not daemon._scheduler.running:
+                    await asyncio.sleep(0.01)
+                scheduler = daemon._scheduler
+                job = scheduler.get_job("digest:morning")
+                assert job is not None
+                when = job.next_run_time.astimezone(ZoneInfo("Asia/Jakarta"))
+                assert (when.hour, when.minute) == (8, 0)
+                assert scheduler.get_job("digest:now") is None
+
+                await asyncio.to_thread(drop_digest, digest_config)
+                assert await daemon.reload()
+                assert scheduler.get_job("digest:morning") is None
+        finally:
+            stop.set()
+            async with asyncio.timeout(30):
+                await running

@@ -207,6 +207,7 @@ async def test_a_malicious_feed_arrives_inert_in_slack_discord_telegram_and_emai
     for live in ("@everyone", "@here", "<@U123>", "<script", "onerror"):
         assert live not in content
     assert "@\u200beveryone" in content
+    assert "\nhttps://evil.example/a?x=1&y=2\n" in content  # a link stays a working link
 
     [telegram] = chat.posts["telegram"]
     assert telegram["path"] == f"/bot{TELEGRAM_TOKEN}/sendMessage"
