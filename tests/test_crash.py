@@ -5,6 +5,9 @@ The daemon (``python -m monitor run``, SQLite state) polls four loopback feeds o
 items each and delivers to a loopback receiver that verifies every signature. The test SIGKILLs
 it at random moments (during start-up and migrations, while a poll is being recorded, in the
 middle of deliveries) and starts it again, then lets a last run finish and stop with SIGTERM.
+
+For a longer soak: ``NEWSMON_CRASH_KILLS=200 NEWSMON_CRASH_ITEMS=1000 pytest -s
+tests/test_crash.py`` (``NEWSMON_CRASH_SEED`` replays a run's kill moments).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from tests.conftest import FeedServer, Receiver
 
 SECRET = "whsec_Y3Jhc2gtdGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24="
 FEEDS = 4
-ITEMS = 300
-KILLS = 40
+ITEMS = int(os.environ.get("NEWSMON_CRASH_ITEMS", 300))  # per feed
+KILLS = int(os.environ.get("NEWSMON_CRASH_KILLS", 40))
 
 CONFIG = """\
 state: sqlite:///{state}
@@ -132,7 +135,7 @@ async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids
     rng = random.Random(os.environ.get("NEWSMON_CRASH_SEED"))
     began = time.monotonic()
     moments: Counter[str] = Counter()
-    async with asyncio.timeout(150):
+    async with asyncio.timeout(150 + 3 * KILLS):
         for i in range(KILLS):
             run = await start(config)
             if i % 5 == 0:  # during start-up: imports, migrations, lock, sync
