@@ -2,7 +2,11 @@
 
 The id is derived from (sink, rule, feed, entry identity, revision), so the same story can only
 ever produce the same id: the outbox's unique constraint refuses a second row, and a receiver can
-drop a repeated delivery by its ``webhook-id``.
+drop a repeated delivery by its ``webhook-id``. A digest's id is derived from its sink and the
+time it was cut, so two nodes cutting the same digest make one.
+
+The payload's shape is a public contract, described by ``monitor/data/webhook-payload.schema.json``
+(JSON Schema); ``data.version`` changes when a field changes meaning or goes away.
 """
 
 from __future__ import annotations
@@ -13,15 +17,22 @@ from typing import Any
 
 from monitor.config.schema import FeedSpec, RuleSpec
 from monitor.rules import Article, Match
-from monitor.types import EntryChange
+from monitor.types import Digest, EntryChange
 
 PAYLOAD_VERSION = 1
 MAX_SUMMARY = 600
 MAX_HITS = 20
+MAX_DIGEST_HITS = 5
+EVENT_TYPES = ("article.matched", "article.updated", "digest")
 
 
 def alert_id(sink: str, rule_id: str, feed_url: str, entry_key: str, revision: int = 0) -> str:
     parts = "\x1f".join((sink, rule_id, feed_url, entry_key, str(revision)))
+    return "msg_" + hashlib.sha256(parts.encode()).hexdigest()[:32]
+
+
+def digest_id(sink: str, cut: datetime) -> str:
+    parts = "\x1f".join(("digest", sink, cut.isoformat()))
     return "msg_" + hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
@@ -63,5 +74,31 @@ def matched_payload(
             "rule": {"id": rule.id, "name": rule.name or rule.id},
             "terms": list(match.terms),
             "hits": [hit.to_dict(text) for hit in match.hits[:MAX_HITS]],
+        },
+    }
+
+
+def digest_payload(digest: Digest, now: datetime) -> dict[str, Any]:
+    """The ``digest`` event: every alert the sink held since the last digest, oldest first.
+
+    Each item keeps its own alert id (a receiver that also got some alerts one by one can tell),
+    its type and data; hits are cut to a few per item to keep the body small.
+    """
+    items = []
+    for alert_id_, payload in digest.items:
+        data = dict(payload.get("data", {}))
+        data["hits"] = list(data.get("hits", []))[:MAX_DIGEST_HITS]
+        data.pop("version", None)
+        items.append({"id": alert_id_, "type": payload.get("type", "article.matched"), **data})
+    return {
+        "type": "digest",
+        "timestamp": _iso(now),
+        "data": {
+            "version": PAYLOAD_VERSION,
+            "sink": digest.sink,
+            "since": _iso(digest.since),
+            "until": _iso(digest.until),
+            "count": len(items),
+            "items": items,
         },
     }

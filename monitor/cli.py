@@ -225,16 +225,28 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print(f"{args.id}: queued for delivery")
         return OK
     rows = asyncio.run(
-        _with_store(loaded, lambda store: store.list_alerts(state=args.status, limit=args.limit))
+        _with_store(
+            loaded,
+            lambda store: store.list_alerts(state=args.status, limit=args.limit, sink=args.sink),
+        )
     )
+    digest_sinks = {n for n, spec in loaded.settings.sinks.items() if spec.digest is not None}
     for row in rows:
         if args.json:
             _print_json(row)
             continue
+        state = row["state"]
+        if state == "pending" and row["kind"] != "digest" and row["sink"] in digest_sinks:
+            state = "pending (waiting for the digest)"
+        title = row["title"] if row["kind"] != "digest" else "digest"
         print(
-            f"{row['id']}  {row['state']:<9}  {row['sink']}  {row['rule_id']}  "
-            f"attempts={row['attempts']}  created={_when(row['created_at'])}\n  {row['title']}"
+            f"{row['id']}  {state:<9}  {row['sink']}  {row['rule_id']}  "
+            f"attempts={row['attempts']}  created={_when(row['created_at'])}\n  {title}"
         )
+        if row["state"] == "pending" and row["attempts"]:
+            print(f"  next attempt: {_when(row['next_attempt_at'])}")
+        if row["digest_id"]:
+            print(f"  in digest {row['digest_id']}")
         if row["last_error"]:
             print(f"  last error: {row['last_error']}")
     return OK
@@ -311,6 +323,54 @@ async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_sinks(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    if args.action == "enable":
+        if args.name not in loaded.settings.sinks:
+            print(f"no sink {args.name!r} in {args.config}", file=sys.stderr)
+            return PROBLEM
+        enabled = asyncio.run(_with_store(loaded, lambda store: store.enable_sink(args.name)))
+        print(f"{args.name}: {'enabled' if enabled else 'was not disabled'}")
+        return OK
+    stored = {row["name"]: row for row in asyncio.run(_with_store(loaded, _list_sinks))}
+    for name, spec in loaded.settings.sinks.items():
+        row = stored.get(name, {})
+        counts = row.get("alerts", {})
+        report = {
+            "name": name,
+            "type": spec.type,
+            "state": "disabled" if row.get("disabled_at") else "enabled",
+            "disabled_at": row.get("disabled_at"),
+            "disabled_reason": row.get("disabled_reason"),
+            "digest": spec.digest,
+            "timezone": loaded.settings.timezone(spec) if spec.digest else None,
+            "last_digest_at": row.get("last_digest_at") if spec.digest else None,
+            "rate": spec.rate,
+            "alerts": counts,
+        }
+        if args.json:
+            _print_json(report)
+            continue
+        tally = "  ".join(f"{state}={n}" for state, n in sorted(counts.items())) or "no alerts"
+        print(f"{name}  {spec.type}  {report['state']}  {tally}")
+        if spec.digest:
+            print(
+                f"  digest: {spec.digest} ({report['timezone']}), "
+                f"last cut {_when(report['last_digest_at'])}"
+            )
+        if report["disabled_at"]:
+            print(f"  disabled {_when(report['disabled_at'])}: {report['disabled_reason']}")
+            print(f"  fix the sink, then: newsmon sinks enable {name}")
+    return OK
+
+
+async def _list_sinks(store: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await store.list_sinks()
+    return rows
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -368,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     feeds.set_defaults(func=cmd_feeds)
 
     alerts = commands.add_parser("alerts", parents=[common], help="recent alerts; replay dead ones")
-    alerts.add_argument("--status", choices=["pending", "delivered", "dead"])
+    alerts.add_argument("--status", choices=["pending", "delivered", "dead", "digested"])
+    alerts.add_argument("--sink", metavar="NAME", help="only this sink's alerts")
     alerts.add_argument("--limit", type=int, default=50)
     alerts.set_defaults(func=cmd_alerts)
     actions = alerts.add_subparsers(dest="action", metavar="ACTION")
@@ -389,6 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test_rules.add_argument("--lang", help="the articles' language when the source does not say")
     test_rules.set_defaults(func=cmd_test_rules)
+    sinks = commands.add_parser(
+        "sinks", parents=[common], help="sink state (disabled by a 410?) and alert counts"
+    )
+    sinks.set_defaults(func=cmd_sinks)
+    sink_actions = sinks.add_subparsers(dest="action", metavar="ACTION")
+    enable = sink_actions.add_parser(
+        "enable", parents=[common], help="deliver to a disabled sink again"
+    )
+    enable.add_argument("name")
 
     demo = commands.add_parser(
         "demo", parents=[common], help="see an alert end to end, offline, in a few seconds"

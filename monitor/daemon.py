@@ -1,9 +1,9 @@
 """The daemon: wiring, the clock, reloads and a graceful shutdown.
 
 APScheduler 3.x (``AsyncIOScheduler``) is only the clock: a short ``poll`` tick claims due feeds
-from the store and a ``deliver`` tick claims due alerts, each up to the free concurrency. The
-schedule itself is data in the store, so one process on SQLite and many on PostgreSQL run the same
-code, and a restart resumes where it stopped.
+from the store, a ``deliver`` tick feeds each sink's lane (lanes also refill as deliveries finish),
+and one cron job per digest sink cuts its digest. The schedule itself is data in the store, so one
+process on SQLite and many on PostgreSQL run the same code, and a restart resumes where it stopped.
 
 Shutdown (uvicorn's shape): signals only set a flag; intake stops; running work gets
 ``drain_timeout`` seconds; what is left is cancelled. Nothing is lost by cancelling: an update
@@ -30,12 +30,13 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import LoadedConfig, Settings, load_config
-from monitor.dispatch import Dispatcher
+from monitor.digest import cut_digest, digest_trigger
+from monitor.dispatch import Dispatcher, sink_policies
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, make_session
 from monitor.parse import make_parse_pool
 from monitor.pipeline import Pipeline
-from monitor.sinks import build_sinks
+from monitor.sinks import build_sinks, sink_fingerprint
 from monitor.store import FeedSchedule, Store
 from monitor.systemd import notify, watchdog_interval
 from monitor.types import UpdateResult
@@ -43,7 +44,6 @@ from monitor.types import UpdateResult
 log = structlog.get_logger("newsmon")
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-ALERT_LEASE = 120.0
 
 
 WATCH_INTERVAL = 0.5
@@ -129,7 +129,6 @@ class Daemon:
         self.node = config.settings.node_id
         self._parse_executor_option = parse_executor
         self._feed_tasks: set[asyncio.Task[Any]] = set()
-        self._alert_tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
@@ -175,7 +174,11 @@ class Daemon:
             build_sinks(settings.sinks, self.sink_session),
             self.node,
             per_sink=defaults.per_sink,
+            jitter=defaults.jitter,
+            retry_after_max=defaults.retry_after_max,
+            policies=sink_policies(settings),
         )
+        await self._sync_sinks(settings)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -192,6 +195,7 @@ class Daemon:
     async def run_once(self) -> OnceSummary:
         """Poll every feed once, then deliver every alert that is due, and return a summary."""
         summary = OnceSummary()
+        await self.cut_digests()
         feeds = await self.store.claim_due_feeds(self.node, 3600, 10**9, due_before=FAR_FUTURE)
         limit = asyncio.Semaphore(self.config.settings.defaults.concurrency)
 
@@ -211,12 +215,64 @@ class Daemon:
 
     async def deliver_due(self) -> Counter[str]:
         """Deliver alerts until none is due; failed ones are rescheduled into the future."""
-        outcomes: Counter[str] = Counter()
-        limit = self.config.settings.defaults.deliveries
-        while batch := await self.store.claim_alerts(self.node, ALERT_LEASE, limit):
-            for outcome in await asyncio.gather(*(self.dispatcher.deliver(a) for a in batch)):
-                outcomes[outcome] += 1
-        return outcomes
+        return await self.dispatcher.drain()
+
+    async def cut_digests(self) -> int:
+        """Cut every digest sink's digest whose time has come (catching up after downtime)."""
+        total = 0
+        for name in self._digest_sinks():
+            total += await self._cut_digest(name)
+        return total
+
+    def _digest_sinks(self) -> list[str]:
+        return [n for n, spec in self.config.settings.sinks.items() if spec.digest is not None]
+
+    async def _cut_digest(self, name: str) -> int:
+        settings = self.config.settings
+        spec = settings.sinks.get(name)
+        if spec is None or spec.digest is None:
+            return 0
+        try:
+            return await cut_digest(
+                self.store, name, digest_trigger(spec.digest, settings.timezone(spec))
+            )
+        except Exception:
+            await log.aexception("digest.failed", sink=name)
+            return 0
+
+    async def _digest_job(self, name: str) -> None:
+        if await self._cut_digest(name):
+            self.dispatcher.pump()
+
+    async def _sync_sinks(self, settings: Settings) -> None:
+        fingerprints = {name: sink_fingerprint(spec) for name, spec in settings.sinks.items()}
+        sync = await self.store.sync_sinks(fingerprints)
+        for name in sync.enabled:
+            await log.ainfo("sink.enabled", sink=name, reason="its settings changed")
+        for name in sync.disabled:
+            state = await self.store.get_sink(name)
+            reason = state["disabled_reason"] if state else None
+            await log.awarning("sink.disabled", sink=name, reason=reason)
+        if sync.orphaned:
+            await log.awarning("alerts.orphaned", alerts=sync.orphaned)
+
+    def _schedule_digests(self, scheduler: AsyncIOScheduler) -> None:
+        for job in scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        settings = self.config.settings
+        for name in self._digest_sinks():
+            spec = settings.sinks[name]
+            assert spec.digest is not None
+            scheduler.add_job(
+                self._digest_job,
+                digest_trigger(spec.digest, settings.timezone(spec)),
+                args=[name],
+                id=f"digest:{name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
 
     # --- the daemon ----------------------------------------------------------------------------
 
@@ -240,6 +296,7 @@ class Daemon:
             next_run_time=datetime.now(UTC),
             **job_options,
         )
+        self._schedule_digests(scheduler)
         interval = watchdog_interval()
         if interval:
             scheduler.add_job(
@@ -256,6 +313,7 @@ class Daemon:
                 self._watch_tick, "interval", seconds=WATCH_INTERVAL, id="watch", **job_options
             )
         self._scheduler = scheduler
+        await self.cut_digests()  # one missed while the daemon was down goes out now
         scheduler.start()
         settings = self.config.settings
         notify("READY=1")
@@ -276,7 +334,8 @@ class Daemon:
         notify("STOPPING=1")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        running = self._feed_tasks | self._alert_tasks
+        self.dispatcher.stop()
+        running = self._feed_tasks | self.dispatcher.tasks
         await log.ainfo("newsmon.stopping", running=len(running))
         started = time.monotonic()
         if running:
@@ -297,12 +356,8 @@ class Daemon:
         )
 
     async def _deliver_tick(self) -> None:
-        await self._claim_and_spawn(
-            self._alert_tasks,
-            self.config.settings.defaults.deliveries,
-            lambda free: self.store.claim_alerts(self.node, ALERT_LEASE, free),
-            self.dispatcher.deliver,
-        )
+        if not self._stopping:
+            self.dispatcher.pump()
 
     async def _claim_and_spawn(
         self,
@@ -333,9 +388,9 @@ class Daemon:
         return done
 
     def _alerts_created(self, count: int) -> None:
-        """New outbox rows: run the deliver tick now instead of at the next tick."""
+        """New outbox rows: feed the lanes now instead of at the next tick."""
         if self._scheduler is not None and self._scheduler.running and not self._stopping:
-            self._scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
+            self.dispatcher.pump()
 
     # --- reload --------------------------------------------------------------------------------
 
@@ -365,11 +420,16 @@ class Daemon:
             if _setting(new.settings, setting) != _setting(old, setting):
                 await log.awarning("config.restart_needed", setting=setting)
         await self.store.sync_feeds(feed_schedules(new.settings))
-        self.dispatcher.sinks = build_sinks(new.settings.sinks, self.sink_session)
+        await self._sync_sinks(new.settings)
+        self.dispatcher.configure(
+            build_sinks(new.settings.sinks, self.sink_session), sink_policies(new.settings)
+        )
         self.config = new
         self._watched = config_signature(new)
         for problem in new.warnings:
             await log.awarning("config.warning", problem=str(problem))
+        if self._scheduler is not None and self._scheduler.running:
+            self._schedule_digests(self._scheduler)
         await log.ainfo(
             "config.reloaded",
             feeds=len(new.settings.feeds),

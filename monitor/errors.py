@@ -10,6 +10,7 @@
     - ParseError           the body is not a feed we can read
   + StoreError             the state store refused an operation
   + SinkError              one delivery attempt failed (the outbox retries it)
+    - SinkGone             the receiver answered 410 Gone: the sink is disabled
 
 Exceptions from libraries are translated only at the edges (``aiohttp.ClientError`` becomes
 ``FetchError(url) from e`` in :mod:`monitor.fetch`); anything else that escapes a feed update is a
@@ -107,3 +108,7 @@ class SinkError(MonitorError):
         self.retry_after = retry_after
         self.permanent = permanent
         super().__init__(message)
+
+
+class SinkGone(SinkError):
+    """The receiver said 410 Gone: stop sending to this sink until a person re-enables it."""

@@ -51,5 +51,5 @@ def configure_logging(
     logging.basicConfig(
         level=logging.WARNING, stream=stream, format="%(levelname)s %(name)s: %(message)s"
     )
-    for name in ("apscheduler", "alembic", "aiohttp.access"):
+    for name in ("apscheduler", "alembic", "aiohttp.access", "apprise", "aiosmtplib"):
         logging.getLogger(name).setLevel(logging.WARNING)

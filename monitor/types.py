@@ -153,3 +153,14 @@ class Alert:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest cut from a sink's held alerts; ``items`` is ``(alert id, payload)`` oldest first."""
+
+    id: str
+    sink: str
+    since: datetime | None
+    until: datetime
+    items: tuple[tuple[str, dict[str, Any]], ...]

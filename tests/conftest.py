@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -119,6 +120,7 @@ class FeedServer:
 class Delivery:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def json(self) -> Any:
@@ -130,13 +132,22 @@ class Delivery:
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that records deliveries and answers as scripted."""
+    """A webhook receiver on 127.0.0.1 that records deliveries and answers as scripted.
+
+    With ``secrets`` set it verifies every signed delivery with the ``standardwebhooks`` package
+    (the spec authors' verifier), once per secret, and records any failure: the fixture fails
+    the test on one.
+    """
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
-        self.script: deque[int | tuple[int, dict[str, str]]] = deque()
+        self.script: deque[int | tuple[int, dict[str, str]] | str] = deque()
         self.runner: web.AppRunner | None = None
         self.port = 0
+        self.secrets: tuple[str, ...] = ()
+        self.verify_errors: list[str] = []
+        self.release = asyncio.Event()
+        self.delay = 0.0  # seconds each answer takes
 
     async def start(self) -> None:
         app = web.Application()
@@ -156,13 +167,30 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
-    def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
-        """Answer the next requests with these statuses (then 204 again)."""
+    def answer(self, *statuses: int | tuple[int, dict[str, str]] | str) -> None:
+        """Answer the next requests with these statuses (then 204 again); "hang" never answers
+        (until ``release`` is set)."""
         self.script.extend(statuses)
 
+    def verify(self, delivery: Delivery) -> None:
+        from standardwebhooks import Webhook, WebhookVerificationError
+
+        for secret in self.secrets:
+            try:
+                Webhook(secret).verify(delivery.body, delivery.headers)
+            except WebhookVerificationError as e:
+                self.verify_errors.append(f"{delivery.headers.get('webhook-id')}: {e}")
+
     async def _handle(self, request: web.Request) -> web.Response:
-        self.deliveries.append(Delivery(dict(request.headers), await request.read()))
+        delivery = Delivery(dict(request.headers), await request.read())
+        self.deliveries.append(delivery)
+        self.verify(delivery)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.script.popleft() if self.script else 204
+        if answer == "hang":
+            await self.release.wait()
+            answer = 204
         status, headers = answer if isinstance(answer, tuple) else (answer, {})
         return web.Response(status=status, headers=headers)
 
@@ -183,7 +211,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     server = Receiver()
     await server.start()
     yield server
+    server.release.set()
     await server.stop()
+    assert server.verify_errors == [], "a delivery failed Standard Webhooks verification"
 
 
 # --- state databases ---------------------------------------------------------------------------

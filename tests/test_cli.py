@@ -400,3 +400,60 @@ async def test_rule_edits_are_picked_up_within_two_seconds_and_bad_ones_refused(
         async with asyncio.timeout(15):
             assert await proc.wait() == 0
         await reader
+
+
+async def test_a_410_disables_the_sink_visibly_until_it_is_enabled(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    """`newsmon sinks` shows the disabled sink and why; its alert waits as pending; `sinks
+    enable` lets the next run deliver it."""
+    url = feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+    )
+    receiver.answer(410)
+    code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert code == 0, err
+    assert json.loads(out)["deliveries"] == {"disabled": 1}
+    assert any('"sink.disabled"' in line for line in err.splitlines())
+
+    code, out, _ = await newsmon("sinks", "--config", str(config))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "hook  webhook  disabled  pending=1"
+    assert "HTTP 410 Gone" in lines[1]
+    assert lines[2] == "  fix the sink, then: newsmon sinks enable hook"
+    code, out, _ = await newsmon("sinks", "--json", "--config", str(config))
+    assert json.loads(out)["state"] == "disabled"
+
+    code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert json.loads(out)["deliveries"] == {}  # nothing is attempted for a disabled sink
+    code, out, _ = await newsmon("alerts", "--status", "pending", "--config", str(config))
+    assert "last error: HTTP 410 Gone" in out
+
+    code, out, _ = await newsmon("sinks", "enable", "hook", "--config", str(config))
+    assert (code, out) == (0, "hook: enabled\n")
+    code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert json.loads(out)["deliveries"] == {"delivered": 1}
+    assert len(receiver.deliveries) == 2
+    assert len(set(receiver.ids())) == 1
+
+
+async def test_a_dead_alert_is_listed_and_replayed_from_the_command_line(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    url = feeds.set("seed.xml", seed_feed)
+    text = DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+    config = write_config(text + "    retries: []\n")  # no retries: the first failure is final
+    receiver.answer(500)
+    code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert json.loads(out)["deliveries"] == {"dead": 1}
+
+    code, out, _ = await newsmon("alerts", "--status", "dead", "--json", "--config", str(config))
+    [dead] = [json.loads(line) for line in out.splitlines()]
+    assert (dead["state"], dead["last_error"], dead["attempts"]) == ("dead", "HTTP 500", 1)
+    code, out, _ = await newsmon("alerts", "replay", dead["id"], "--config", str(config))
+    assert (code, out) == (0, f"{dead['id']}: queued for delivery\n")
+    code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert json.loads(out)["deliveries"] == {"delivered": 1}
+    assert receiver.ids() == [dead["id"], dead["id"]]

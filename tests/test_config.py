@@ -41,7 +41,7 @@ def problems(path: Path) -> list[str]:
 
 def test_a_valid_config_becomes_frozen_settings(write_config, monkeypatch) -> None:
     """Durations, sizes and ${VAR} are resolved, and the result cannot be mutated."""
-    monkeypatch.setenv("NEWSMON_TEST_SECRET", "whsec_abc")
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     loaded = load_config(write_config(GOOD))
     settings = loaded.settings
     assert settings.defaults.interval == 300
@@ -50,7 +50,7 @@ def test_a_valid_config_becomes_frozen_settings(write_config, monkeypatch) -> No
     assert settings.interval(feed) == 5400
     assert settings.timeout(feed) == 20
     assert settings.backfill(feed) == 86400
-    assert settings.sinks["hook"].secret.get_secret_value() == "whsec_abc"
+    assert settings.sinks["hook"].secrets == ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)
     with pytest.raises(pydantic.ValidationError):
         feed.interval = 1  # type: ignore[misc]
 
@@ -142,10 +142,10 @@ def test_unknown_environment_variables_are_errors(write_config, monkeypatch) -> 
 
 
 def test_variables_defaults_files_and_credentials(write_config, tmp_path, monkeypatch) -> None:
-    (tmp_path / "secret.txt").write_text("whsec_fromfile\n")
+    (tmp_path / "secret.txt").write_text("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==\n")
     creds = tmp_path / "creds"
     creds.mkdir()
-    (creds / "hook").write_text("whsec_fromcredential")
+    (creds / "hook").write_text("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     loaded = load_config(
         write_config("""\
@@ -157,8 +157,8 @@ sinks:
     )
     settings = loaded.settings
     assert settings.state == "sqlite:////tmp/x.db"
-    assert settings.sinks["a"].secret.get_secret_value() == "whsec_fromfile"
-    assert settings.sinks["b"].secret.get_secret_value() == "whsec_fromcredential"
+    assert settings.sinks["a"].secrets == ("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==",)
+    assert settings.sinks["b"].secrets == ("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz",)
 
 
 def test_included_rule_files_report_their_own_positions(write_config) -> None:
@@ -336,3 +336,74 @@ def test_a_rule_needs_exactly_one_form(write_config) -> None:
         f"{path}:2:5: rules[0]: a rule needs query: (or all:/any:/none:)",
         f"{path}:3:5: rules[1]: give either query: or all:/any:/none:, not both",
     ]
+
+
+def test_sink_problems_are_reported_at_their_position(write_config) -> None:
+    """Cron, time zone, rate, template, address and secret mistakes: each at file:line:col,
+    and a secret's value never echoed."""
+    path = write_config("""\
+sinks:
+  morning:
+    type: slack
+    url: 'https://hooks.slack.example/services/T/B/sekrit'
+    digest: '0 25 * * *'
+    timezone: Mars/Olympus
+    rate: fast
+    template: '{{ title '
+  mail:
+    type: email
+    host: smtp.example.org
+    from: 'not an address'
+    to: [desk@example.org]
+  hook:
+    type: webhook
+    url: https://h.example/x
+    secret: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, 'whsec_!!notbase64!!']
+  chat:
+    type: discord
+    url: 'ftp://discord.example/api/webhooks/1/sekrit'
+""")
+    name = str(path)
+    found = problems(path)
+    assert found[:3] == [
+        f"{name}:5:13: sinks.morning.digest: '0 25 * * *' is not a cron expression"
+        " (min hour day month dow): Error validating expression '25': the last value (25) is"
+        " higher than the maximum value (23)",
+        f"{name}:6:15: sinks.morning.timezone: unknown time zone 'Mars/Olympus'"
+        " (examples: UTC, Asia/Jakarta)",
+        f"{name}:7:11: sinks.morning.rate: 'fast' is not a rate (examples: 1/s, 20/m, 5/10s)",
+    ]
+    assert found[3].startswith(f"{name}:8:15: sinks.morning.template: template syntax error")
+    assert found[4:] == [
+        f"{name}:12:11: sinks.mail.from: 'not an address' is not an email address",
+        f"{name}:17:54: sinks.hook.secret[1]: a whsec_ secret must be base64 after the prefix",
+        f"{name}:20:10: sinks.chat.url: is not an http(s) URL with a host",
+    ]
+    assert not any("sekrit" in p or "notbase64" in p for p in found)
+
+
+def test_sink_settings_combine_with_defaults(write_config) -> None:
+    loaded = load_config(
+        write_config("""\
+defaults:
+  per_sink: 2
+  retries: [1s, 1m]
+  timezone: Asia/Jakarta
+sinks:
+  a: {type: log, digest: '30 7 * * 1-5', rate: 20/m}
+  b: {type: webhook, url: 'https://h.example/b', retries: [5s], concurrency: 8, secret: []}
+  c:
+    type: apprise
+    urls: 'json://127.0.0.1:9/x'
+""")
+    )
+    settings = loaded.settings
+    a, b = settings.sinks["a"], settings.sinks["b"]
+    assert (settings.concurrency(a), settings.retries(a), settings.timezone(a)) == (
+        2,
+        (1.0, 60.0),
+        "Asia/Jakarta",
+    )
+    assert a.rate == pytest.approx(1 / 3)
+    assert (settings.concurrency(b), settings.retries(b)) == (8, (5.0,))
+    assert b.secrets == ()

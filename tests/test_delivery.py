@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from monitor.config.schema import WebhookSinkSpec
-from monitor.dispatch import RETRY_SCHEDULE, Dispatcher
-from monitor.errors import SinkError
+from monitor.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
+from monitor.errors import SinkError, SinkGone
 from monitor.sinks import WebhookSink
 from monitor.store import FeedSchedule, Store
 from monitor.types import (
@@ -73,23 +76,25 @@ async def test_without_a_secret_there_is_no_signature(session, receiver: Receive
 
 
 @pytest.mark.parametrize(
-    ("answer", "retry_after", "permanent"),
+    ("answer", "retry_after", "kind"),
     [
-        (500, None, False),
-        (404, None, False),
-        ((429, {"Retry-After": "30"}), 30.0, False),
-        ((503, {"Retry-After": "7"}), 7.0, False),
-        (410, None, True),
+        (500, None, SinkError),
+        (404, None, SinkError),
+        ((429, {"Retry-After": "30"}), 30.0, SinkError),
+        ((503, {"Retry-After": "7"}), 7.0, SinkError),
+        ((500, {"Retry-After": "7"}), None, SinkError),  # only 429 and 503 carry a wait
+        (410, None, SinkGone),
     ],
 )
 async def test_non_2xx_answers_are_failures(
-    session, receiver: Receiver, answer, retry_after, permanent
+    session, receiver: Receiver, answer, retry_after, kind
 ) -> None:
     receiver.answer(answer)
     with pytest.raises(SinkError) as info:
         await sink(session, receiver.url).deliver(ALERT)
+    assert type(info.value) is kind
     assert info.value.retry_after == retry_after
-    assert info.value.permanent is permanent
+    assert info.value.permanent is False
 
 
 async def test_redirects_are_failures_and_never_followed(session, receiver: Receiver) -> None:
@@ -193,11 +198,30 @@ async def test_retry_after_is_honoured(outbox: Store, clock: FakeClock, session,
     assert await attempt(outbox, dispatcher) == ["delivered"]
 
 
-async def test_gone_kills_the_alert_at_once(outbox: Store, session, receiver: Receiver) -> None:
+async def test_gone_disables_the_sink_and_its_alerts_wait_visibly(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """410: one request, the sink is disabled (with its reason), nothing more is attempted for a
+    day; the alert stays pending, and enabling the sink delivers it."""
     receiver.answer(410)
     dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1")
-    assert await attempt(outbox, dispatcher) == ["dead"]
+    assert await attempt(outbox, dispatcher) == ["disabled"]
+    state = await outbox.get_sink("hook")
+    assert state is not None
+    assert state["disabled_at"] == clock.now
+    assert "410" in state["disabled_reason"]
+    for _ in range(24):
+        clock.advance(3600)
+        assert await attempt(outbox, dispatcher) == []
     assert len(receiver.deliveries) == 1
+    [waiting] = await outbox.list_alerts(state="pending")
+    assert "410" in waiting["last_error"]
+    [listed] = await outbox.list_sinks()
+    assert listed["alerts"] == {"pending": 1}
+
+    assert await outbox.enable_sink("hook")
+    assert await attempt(outbox, dispatcher) == ["delivered"]
+    assert receiver.ids() == ["msg_1", "msg_1"]
 
 
 async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store) -> None:
@@ -205,3 +229,211 @@ async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store)
     assert await attempt(outbox, dispatcher) == ["dead"]
     [dead] = await outbox.list_alerts(state="dead")
     assert "not configured" in dead["last_error"]
+
+
+# --- Standard Webhooks, attempt by attempt -------------------------------------------------------
+
+OLD_SECRET = "whsec_b2xkLXNlY3JldC1iZWluZy1yb3RhdGVkLW91dA=="
+
+
+def ticking_wall_clock(step: float = 1.0):
+    """Real time, a step further on each call: attempts in one test second get fresh stamps."""
+    calls = itertools.count()
+    return lambda: time.time() + step * next(calls)
+
+
+async def test_during_a_rotation_every_secret_signs(session, receiver: Receiver) -> None:
+    """Two secrets give two space-separated v1 signatures; each verifies on its own."""
+    receiver.secrets = (SECRET, OLD_SECRET)
+    await sink(session, receiver.url, secret=[OLD_SECRET, SECRET]).deliver(ALERT)
+    [delivery] = receiver.deliveries
+    signatures = delivery.headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2
+    assert all(s.startswith("v1,") for s in signatures)
+    for secret in (SECRET, OLD_SECRET):
+        assert Webhook(secret).verify(delivery.body, delivery.headers) == ALERT.payload
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_c29tZW9uZS1lbHNlcy1zZWNyZXQtYnl0ZXM=").verify(
+            delivery.body, delivery.headers
+        )
+
+
+async def test_500_500_204_is_three_attempts_with_one_id_and_fresh_timestamps(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    receiver.secrets = (SECRET,)
+    receiver.answer(500, 500)
+    hook = sink(session, receiver.url, secret=SECRET)
+    hook.wall_clock = ticking_wall_clock()
+    dispatcher = Dispatcher(outbox, {"hook": hook}, "n1", jitter=0)
+    outcomes = await attempt(outbox, dispatcher)
+    clock.advance(RETRY_SCHEDULE[0])
+    outcomes += await attempt(outbox, dispatcher)
+    clock.advance(RETRY_SCHEDULE[1])
+    outcomes += await attempt(outbox, dispatcher)
+    assert outcomes == ["retry", "retry", "delivered"]
+    assert receiver.ids() == ["msg_1"] * 3
+    stamps = [int(d.headers["webhook-timestamp"]) for d in receiver.deliveries]
+    assert stamps[0] < stamps[1] < stamps[2]
+    assert len({d.headers["webhook-signature"] for d in receiver.deliveries}) == 3
+    clock.advance(86400)
+    assert await attempt(outbox, dispatcher) == []
+
+
+async def test_a_redirect_is_a_failure_with_a_retry_and_the_target_never_hears(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    target = Receiver()
+    await target.start()
+    try:
+        receiver.answer((302, {"Location": target.url}))
+        dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
+        assert await attempt(outbox, dispatcher) == ["retry"]
+    finally:
+        await target.stop()
+    assert target.deliveries == []
+    [pending] = await outbox.list_alerts(state="pending")
+    assert pending["next_attempt_at"] == clock.now + timedelta(seconds=RETRY_SCHEDULE[0])
+    assert "HTTP 302" in pending["last_error"]
+
+
+async def test_retry_after_as_an_http_date_is_honoured_and_capped(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """503 with an HTTP-date 60 s ahead waits at least ~60 s; an absurd wait is capped."""
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    receiver.answer((503, {"Retry-After": soon}), (429, {"Retry-After": "999999"}))
+    dispatcher = Dispatcher(
+        outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0, retry_after_max=3600
+    )
+    assert await attempt(outbox, dispatcher) == ["retry"]
+    [pending] = await outbox.list_alerts(state="pending")
+    waited = (pending["next_attempt_at"] - clock.now).total_seconds()
+    assert 58 <= waited <= 60
+    clock.advance(waited)
+    assert await attempt(outbox, dispatcher) == ["retry"]
+    [pending] = await outbox.list_alerts(state="pending")
+    assert (pending["next_attempt_at"] - clock.now).total_seconds() == 3600
+
+
+async def test_a_receiver_that_never_answers_ends_dead_then_replay_delivers(
+    outbox: Store, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """Every attempt ends at the sink's timeout; the schedule runs out; replay delivers."""
+    receiver.answer(*(["hang"] * (len(RETRY_SCHEDULE) + 1)))
+    hook = sink(session, receiver.url, timeout="200ms")
+    dispatcher = Dispatcher(outbox, {"hook": hook}, "n1", jitter=0)
+    outcomes = []
+    async with asyncio.timeout(10):
+        for delay in (0, *RETRY_SCHEDULE):
+            clock.advance(delay)
+            started = time.monotonic()
+            outcomes += await attempt(outbox, dispatcher)
+            assert time.monotonic() - started < 1.0
+    assert outcomes == ["retry"] * len(RETRY_SCHEDULE) + ["dead"]
+    [dead] = await outbox.list_alerts(state="dead")
+    assert dead["last_error"] == "no answer within 0.2s"
+    receiver.release.set()
+    assert await outbox.replay_alert("msg_1")
+    assert await attempt(outbox, dispatcher) == ["delivered"]
+    [delivered] = await outbox.list_alerts(state="delivered")
+    assert delivered["id"] == "msg_1"
+
+
+# --- lanes: one sink never delays another --------------------------------------------------------
+
+
+@pytest.fixture
+async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
+    """A store with 10 pending alerts for each of the sinks 'slow' and 'fast'."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'lanes.db'}", clock, exclusive=True)
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    [feed] = await store.claim_due_feeds("n1", 60, 1, due_before=clock.now + timedelta(days=1))
+    writes = []
+    for i in range(10):
+        entry = ParsedEntry(f"g{i}", f"https://a.example/{i}", "t", "", "", None)
+        change = EntryChange(ChangeKind.NEW, f"g{i}", entry, entry.link, f"h{i}", None, True)
+        drafts = tuple(
+            AlertDraft(f"msg_{name}_{i}", name, "rule", "article.matched", ALERT.payload)
+            for name in ("slow", "fast")
+        )
+        writes.append(EntryWrite(change, (), drafts))
+    now = clock.now
+    await store.record_update(
+        FeedUpdateIntent(feed.id, now, now, "ok", entries=tuple(writes)), "n1"
+    )
+    yield store
+    await store.close()
+
+
+async def test_a_hung_sink_never_delays_another_in_a_once_pass(
+    two_sink_outbox: Store, session, receiver: Receiver
+) -> None:
+    hung = Receiver()
+    await hung.start()
+    hung.answer(*(["hang"] * 10))
+    sinks = {
+        "slow": sink(session, hung.url, timeout="1s"),
+        "fast": sink(session, receiver.url),
+    }
+    dispatcher = Dispatcher(two_sink_outbox, sinks, "n1")
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(20):
+            drained = asyncio.create_task(dispatcher.drain())
+            while len(receiver.deliveries) < 10:
+                await asyncio.sleep(0.01)
+            fast_done = time.monotonic() - started
+            outcomes = await drained
+    finally:
+        hung.release.set()
+        await hung.stop()
+    assert fast_done < 0.9  # before the hung sink's first attempts even time out
+    assert outcomes == {"delivered": 10, "retry": 10}
+
+
+async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
+    two_sink_outbox: Store, session, receiver: Receiver
+) -> None:
+    """The daemon's lanes: the hung sink holds its 4 slots; the other delivers all 10."""
+    hung = Receiver()
+    await hung.start()
+    hung.answer(*(["hang"] * 10))
+    sinks = {
+        "slow": sink(session, hung.url, timeout="30s"),
+        "fast": sink(session, receiver.url),
+    }
+    dispatcher = Dispatcher(two_sink_outbox, sinks, "n1", per_sink=4)
+    try:
+        async with asyncio.timeout(10):
+            dispatcher.pump()
+            while await two_sink_outbox.count("alerts", sink="fast", state="delivered") < 10:
+                await asyncio.sleep(0.01)
+            assert len(receiver.deliveries) == 10
+            assert len(hung.deliveries) == 4  # its lane is full; nothing else is held
+    finally:
+        dispatcher.stop()
+        hung.release.set()
+        async with asyncio.timeout(10):
+            await asyncio.gather(*dispatcher.tasks, return_exceptions=True)
+        await hung.stop()
+
+
+async def test_a_rate_limit_spaces_one_sinks_messages(
+    two_sink_outbox: Store, session, receiver: Receiver
+) -> None:
+    """``rate: 10/s`` sends 'fast' one message per 100 ms; 'slow' is not paced."""
+    other = Receiver()
+    await other.start()
+    sinks = {"fast": sink(session, receiver.url), "slow": sink(session, other.url)}
+    policies = {"fast": SinkPolicy(concurrency=4, rate=10.0)}
+    dispatcher = Dispatcher(two_sink_outbox, sinks, "n1", policies=policies)
+    try:
+        async with asyncio.timeout(20):
+            outcomes = await dispatcher.drain()
+    finally:
+        await other.stop()
+    assert outcomes == {"delivered": 20}
+    gaps = [b.at - a.at for a, b in itertools.pairwise(receiver.deliveries)]
+    assert min(gaps) >= 0.09
+    assert len(other.deliveries) == 10

@@ -47,6 +47,8 @@ def with_item(feed: bytes, guid: str, title: str, text: str) -> bytes:
 
 @pytest.fixture
 def make_config(write_config, state: str, feeds: FeedServer, receiver: Receiver):
+    receiver.secrets = (SECRET,)  # every delivery is verified by the spec authors' package
+
     def make(first_sync: str = "backfill: all") -> Path:
         return write_config(
             CONFIG.format(

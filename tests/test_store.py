@@ -221,3 +221,42 @@ async def test_sqlite_state_serves_one_process(tmp_path, clock: FakeClock) -> No
 async def test_unsupported_state_urls_are_clear_errors(url: str, clock: FakeClock) -> None:
     with pytest.raises(StoreError, match="state"):
         await Store.open(url, clock)
+
+
+async def test_claims_by_sink_and_kind_and_never_for_a_disabled_sink(
+    store: Store, clock: FakeClock
+) -> None:
+    """Lanes claim their own sink's alerts; a disabled sink's alerts stay pending, unclaimed."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_update(intent(store, feed_id, new_entry("a", ("m1", "m2"))), "n1")
+    assert await store.claim_alerts("n1", 60, 10, sink="other") == []
+    assert await store.claim_alerts("n1", 60, 10, sink="hook", kinds=("digest",)) == []
+    assert await store.disable_sink("hook", "HTTP 410 Gone")
+    assert not await store.disable_sink("hook", "again")  # already disabled: one event
+    assert await store.claim_alerts("n1", 60, 10) == []
+    assert await store.count("alerts", state="pending") == 2
+    assert await store.enable_sink("hook")
+    assert [a.id for a in await store.claim_alerts("n1", 60, 10, sink="hook")] == ["m1", "m2"]
+
+
+async def test_syncing_sinks_re_enables_a_changed_sink_and_kills_orphans(
+    store: Store, clock: FakeClock
+) -> None:
+    """A disabled sink whose destination changed is enabled; one left alone stays disabled;
+    pending alerts of a sink that is gone become dead (replayable), not stuck."""
+    await store.sync_sinks({"hook": "url-1", "other": "o"})
+    await store.disable_sink("hook", "HTTP 410 Gone")
+    await store.disable_sink("other", "HTTP 410 Gone")
+    sync = await store.sync_sinks({"hook": "url-2", "other": "o"})
+    assert (sync.enabled, sync.disabled) == (("hook",), ("other",))
+    assert (await store.get_sink("hook") or {})["disabled_at"] is None
+
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_update(intent(store, feed_id, new_entry("a", ("m1",))), "n1")
+    sync = await store.sync_sinks({"other": "o"})
+    assert sync.orphaned == 1
+    [dead] = await store.list_alerts(state="dead")
+    assert dead["last_error"] == "its sink is no longer configured"
+    assert await store.replay_alert("m1")

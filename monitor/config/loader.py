@@ -165,8 +165,7 @@ _FIELD_NAMES = sorted(
             schema.Defaults,
             schema.FeedSpec,
             RuleSpec,
-            schema.WebhookSinkSpec,
-            schema.LogSinkSpec,
+            *schema.SINK_TYPES,
         )
         for name in model.model_fields
     }

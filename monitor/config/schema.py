@@ -7,10 +7,15 @@ patches one in place.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 import socket
+import zoneinfo
 from collections.abc import Mapping
+from email.headerregistry import Address
+from email.utils import parseaddr
 from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -26,10 +31,15 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.config.units import parse_duration, parse_size
+from monitor.config.units import parse_duration, parse_rate, parse_size
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+# Seconds before attempts 2, 3, ... as Svix does: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+# (about 27.6 h in all, then the alert is dead).
+RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 
 def _http_url(value: str) -> str:
@@ -42,6 +52,94 @@ def _http_url(value: str) -> str:
 
 
 HttpURL = Annotated[StrictStr, AfterValidator(_http_url)]
+
+
+def _secret_http_url(value: SecretStr) -> SecretStr:
+    try:
+        _http_url(value.get_secret_value())
+    except ValueError:
+        raise ValueError("is not an http(s) URL with a host") from None  # never echo a secret
+    return value
+
+
+# Chat webhook URLs carry their token in the path: they are secrets, never printed or logged.
+SecretURL = Annotated[SecretStr, AfterValidator(_secret_http_url)]
+
+
+def _webhook_secret(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if text.startswith("whsec_"):
+        try:
+            key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("a whsec_ secret must be base64 after the prefix") from None
+        if len(key) < 16:
+            raise ValueError("a whsec_ secret should hold 24 to 64 random bytes") from None
+    elif len(text) < 16:
+        raise ValueError("a secret must be at least 16 characters (better: whsec_ + base64)")
+    return value
+
+
+WebhookSecret = Annotated[SecretStr, AfterValidator(_webhook_secret)]
+
+
+def _one_or_many(value: object) -> object:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+def _cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as e:
+        raise ValueError(
+            f"{value!r} is not a cron expression (min hour day month dow): {e}"
+        ) from None
+    return value
+
+
+Cron = Annotated[StrictStr, AfterValidator(_cron)]
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (examples: UTC, Asia/Jakarta)") from None
+    return value
+
+
+TimeZone = Annotated[StrictStr, AfterValidator(_timezone)]
+
+
+def _template(value: str) -> str:
+    from monitor.message import check_template
+
+    check_template(value)
+    return value
+
+
+Template = Annotated[StrictStr, AfterValidator(_template)]
+
+
+def _email_address(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("an address cannot contain a line break")
+    name, address = parseaddr(value)
+    if not address or "@" not in address:
+        raise ValueError(f"{value!r} is not an email address")
+    username, _, domain = address.rpartition("@")
+    try:
+        Address(display_name=name, username=username, domain=domain)
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"{value!r} is not an email address: {e}") from None
+    return value
+
+
+EmailAddress = Annotated[StrictStr, AfterValidator(_email_address)]
 
 
 def _backfill(value: object) -> float:
@@ -74,6 +172,9 @@ class Defaults(Model):
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None
     language: StrictStr | None = None
+    retries: tuple[Duration, ...] = Field(RETRY_SCHEDULE, max_length=50)
+    retry_after_max: Duration = 3600.0
+    timezone: TimeZone = "UTC"
 
 
 class FeedSpec(Model):
@@ -127,19 +228,129 @@ class RuleSpec(Model):
         return tuple(dict.fromkeys(names))
 
 
-class WebhookSinkSpec(Model):
+class SinkBase(Model):
+    """What every sink may set: delivery limits, retries, and a digest instead of single alerts.
+
+    ``digest`` is a cron expression (``"0 8 * * *"``) read in ``timezone``: alerts wait and go
+    out as one digest at those times. ``rate`` spaces messages evenly (``1/s``, ``20/m``).
+    ``retries`` replaces the default schedule; ``concurrency`` the default ``per_sink``.
+    """
+
+    timeout: Duration = Field(15.0, gt=0, le=120)
+    concurrency: int | None = Field(None, ge=1, le=64)
+    rate: Rate | None = None
+    retries: tuple[Duration, ...] | None = Field(None, max_length=50)
+    digest: Cron | None = None
+    timezone: TimeZone | None = None
+
+
+class MessageSinkBase(SinkBase):
+    """Sinks that send text a person reads: Jinja2 templates (sandboxed) override the defaults."""
+
+    template: Template | None = None
+    digest_template: Template | None = None
+
+
+class WebhookSinkSpec(SinkBase):
     type: Literal["webhook"]
     url: HttpURL
-    secret: SecretStr | None = None
-    timeout: Duration = 15.0
+    # One secret, or a list during a rotation: each one signs, the receiver accepts any.
+    secret: Annotated[tuple[WebhookSecret, ...], BeforeValidator(_one_or_many)] = Field(
+        (), max_length=5
+    )
     headers: Mapping[StrictStr, StrictStr] = Field(default_factory=dict)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s.get_secret_value() for s in self.secret)
 
-class LogSinkSpec(Model):
+
+class LogSinkSpec(SinkBase):
     type: Literal["log"]
 
 
-SinkSpec = Annotated[WebhookSinkSpec | LogSinkSpec, Field(discriminator="type")]
+class SlackSinkSpec(MessageSinkBase):
+    """A Slack incoming webhook (https://api.slack.com/messaging/webhooks)."""
+
+    type: Literal["slack"]
+    url: SecretURL
+
+
+class DiscordSinkSpec(MessageSinkBase):
+    """A Discord channel webhook; mentions are never parsed (``allowed_mentions``)."""
+
+    type: Literal["discord"]
+    url: SecretURL
+    username: StrictStr | None = Field(None, max_length=80)
+
+
+class TelegramSinkSpec(MessageSinkBase):
+    """A Telegram bot posting to one chat with ``sendMessage`` (https://core.telegram.org/bots/api)."""
+
+    type: Literal["telegram"]
+    token: SecretStr
+    chat_id: StrictStr | int
+    api_url: HttpURL = "https://api.telegram.org"
+    silent: bool = False
+
+
+class EmailSinkSpec(MessageSinkBase):
+    """Mail over SMTP; ``security`` is ``starttls`` (port 587), ``tls`` (465) or ``none`` (25)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["email"]
+    host: StrictStr
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: StrictStr | None = None
+    password: SecretStr | None = None
+    sender: EmailAddress = Field(alias="from")
+    to: Annotated[tuple[EmailAddress, ...], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    subject: Template | None = None
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class AppriseSinkSpec(MessageSinkBase):
+    """Any service Apprise knows (github.com/caronc/apprise), by its URLs; an optional extra."""
+
+    type: Literal["apprise"]
+    urls: Annotated[tuple[SecretStr, ...], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    title: Template | None = None
+
+    @model_validator(mode="after")
+    def _installed(self) -> AppriseSinkSpec:
+        import importlib.util
+
+        if importlib.util.find_spec("apprise") is None:
+            raise ValueError(
+                "the apprise sink needs the optional extra: pip install 'newsmon[apprise]'"
+            )
+        return self
+
+
+SinkSpec = Annotated[
+    WebhookSinkSpec
+    | LogSinkSpec
+    | SlackSinkSpec
+    | DiscordSinkSpec
+    | TelegramSinkSpec
+    | EmailSinkSpec
+    | AppriseSinkSpec,
+    Field(discriminator="type"),
+]
+SINK_TYPES = (
+    WebhookSinkSpec,
+    LogSinkSpec,
+    SlackSinkSpec,
+    DiscordSinkSpec,
+    TelegramSinkSpec,
+    EmailSinkSpec,
+    AppriseSinkSpec,
+)
 
 
 def default_state() -> str:
@@ -187,6 +398,15 @@ class Settings(Model):
         if backfill is not None:
             return backfill
         return math.inf if first_sync == "alert" else None
+
+    def retries(self, sink: SinkBase) -> tuple[float, ...]:
+        return sink.retries if sink.retries is not None else self.defaults.retries
+
+    def concurrency(self, sink: SinkBase) -> int:
+        return sink.concurrency or self.defaults.per_sink
+
+    def timezone(self, sink: SinkBase) -> str:
+        return sink.timezone or self.defaults.timezone
 
 
 def sink_names_for(rule: RuleSpec, settings: Settings) -> tuple[str, ...]:

@@ -62,3 +62,18 @@ def format_duration(seconds: float) -> str:
             parts.append(f"{rest // size}{unit}")
             rest %= size
     return "".join(parts) or "0s"
+
+
+def parse_rate(value: object) -> float:
+    """Messages per second from ``"1/s"``, ``"20/m"`` or ``"5/10s"`` (count / duration)."""
+    if isinstance(value, str) and "/" in value:
+        count, _, per = value.partition("/")
+        try:
+            n = float(count.strip())
+            seconds = parse_duration(per if per.strip()[:1].isdigit() else f"1{per.strip()}")
+        except ValueError:
+            pass
+        else:
+            if n > 0 and seconds > 0:
+                return n / seconds
+    raise ValueError(f"{value!r} is not a rate (examples: 1/s, 20/m, 5/10s)")

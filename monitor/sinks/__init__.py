@@ -1,14 +1,34 @@
-"""Where alerts go. A sink delivers one alert or raises :class:`SinkError`; the outbox retries."""
+"""Where alerts go. A sink delivers one alert or raises :class:`SinkError`; the outbox retries.
+
+A sink returns only once the receiver acknowledged the alert (a 2xx, an SMTP ``250``), because
+returning is what marks the outbox row delivered.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
+from pydantic import SecretStr
 
-from monitor.config.schema import LogSinkSpec, SinkSpec, WebhookSinkSpec
+from monitor.config.schema import (
+    AppriseSinkSpec,
+    DiscordSinkSpec,
+    EmailSinkSpec,
+    LogSinkSpec,
+    SinkSpec,
+    SlackSinkSpec,
+    TelegramSinkSpec,
+    WebhookSinkSpec,
+)
+from monitor.sinks.discord import DiscordSink
+from monitor.sinks.email import EmailSink
 from monitor.sinks.log import LogSink
+from monitor.sinks.slack import SlackSink
+from monitor.sinks.telegram import TelegramSink
 from monitor.sinks.webhook import WebhookSink
 from monitor.types import Alert
 
@@ -21,14 +41,56 @@ class Sink(Protocol):
         ...
 
 
+def build_sink(name: str, spec: SinkSpec, session: aiohttp.ClientSession) -> Sink:
+    if isinstance(spec, WebhookSinkSpec):
+        return WebhookSink(name, spec, session)
+    if isinstance(spec, SlackSinkSpec):
+        return SlackSink(name, spec, session)
+    if isinstance(spec, DiscordSinkSpec):
+        return DiscordSink(name, spec, session)
+    if isinstance(spec, TelegramSinkSpec):
+        return TelegramSink(name, spec, session)
+    if isinstance(spec, EmailSinkSpec):
+        return EmailSink(name, spec)
+    if isinstance(spec, AppriseSinkSpec):
+        from monitor.sinks.apprise import AppriseSink  # optional extra: imported only when used
+
+        return AppriseSink(name, spec)
+    assert isinstance(spec, LogSinkSpec)
+    return LogSink(name)
+
+
+# Settings that say how to send, not where: changing them does not re-enable a disabled sink.
+_NOT_DESTINATION = frozenset(
+    {"template", "digest_template", "subject", "title", "timeout", "concurrency", "rate"}
+    | {"retries", "digest", "timezone", "headers", "silent", "username"}
+)
+
+
+def sink_fingerprint(spec: SinkSpec) -> str:
+    """A hash of where a sink sends (URL, token, addresses): a change re-enables a 410'd sink."""
+
+    def reveal(value: Any) -> Any:
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    where = {k: v for k, v in spec.model_dump().items() if k not in _NOT_DESTINATION}
+    text = json.dumps(where, default=reveal, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def build_sinks(specs: Mapping[str, SinkSpec], session: aiohttp.ClientSession) -> dict[str, Sink]:
-    sinks: dict[str, Sink] = {}
-    for name, spec in specs.items():
-        if isinstance(spec, WebhookSinkSpec):
-            sinks[name] = WebhookSink(name, spec, session)
-        elif isinstance(spec, LogSinkSpec):
-            sinks[name] = LogSink(name)
-    return sinks
+    return {name: build_sink(name, spec, session) for name, spec in specs.items()}
 
 
-__all__ = ["LogSink", "Sink", "WebhookSink", "build_sinks"]
+__all__ = [
+    "DiscordSink",
+    "EmailSink",
+    "LogSink",
+    "Sink",
+    "SlackSink",
+    "TelegramSink",
+    "WebhookSink",
+    "build_sink",
+    "build_sinks",
+    "sink_fingerprint",
+]

@@ -17,11 +17,22 @@ class LogSink:
 
     async def deliver(self, alert: Alert) -> None:
         data = alert.payload.get("data", {})
+        if alert.payload.get("type") == "digest":
+            items = data.get("items", [])
+            await log.ainfo(
+                "digest",
+                sink=self.name,
+                id=alert.id,
+                count=len(items),
+                titles=[item.get("article", {}).get("title") for item in items][:20],
+            )
+            return
         article = data.get("article", {})
         await log.ainfo(
             "alert",
             sink=self.name,
             id=alert.id,
+            type=alert.payload.get("type"),
             rule=data.get("rule", {}).get("id"),
             title=article.get("title"),
             url=article.get("url"),

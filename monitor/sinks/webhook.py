@@ -2,26 +2,25 @@
 
 The body is the alert's stored payload, serialised the same way on every attempt; ``webhook-id``
 is the alert id (stable across retries: receivers dedupe on it); ``webhook-timestamp`` is the
-attempt's time; ``webhook-signature`` is ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``.
-Success is a 2xx only; redirects are not followed.
+attempt's time; ``webhook-signature`` is ``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``,
+once per secret, space-separated, so that a receiver can rotate its secret without downtime.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from monitor.config.schema import WebhookSinkSpec
-from monitor.errors import SinkError
-from monitor.fetch import parse_retry_after
+from monitor.sinks.http import check, post
 from monitor.types import Alert
 
 
@@ -47,34 +46,24 @@ class WebhookSink:
     name: str
     spec: WebhookSinkSpec
     session: aiohttp.ClientSession
+    wall_clock: Callable[[], float] = time.time  # receivers check the timestamp against theirs
+    _keys: tuple[bytes, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._keys = tuple(secret_key(s) for s in self.spec.secrets)
 
     async def deliver(self, alert: Alert) -> None:
         body = encode_body(alert.payload)
-        timestamp = int(time.time())
+        timestamp = int(self.wall_clock())
         headers = {
             **self.spec.headers,
             "content-type": "application/json",
             "webhook-id": alert.id,
             "webhook-timestamp": str(timestamp),
         }
-        if self.spec.secret is not None:
-            key = secret_key(self.spec.secret.get_secret_value())
-            headers["webhook-signature"] = sign(key, alert.id, timestamp, body)
-        try:
-            async with asyncio.timeout(self.spec.timeout):
-                async with self.session.post(
-                    self.spec.url, data=body, headers=headers, allow_redirects=False
-                ) as resp:
-                    await resp.read()
-                    status = resp.status
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        except TimeoutError as e:
-            raise SinkError(f"no answer within {self.spec.timeout:g}s") from e
-        except aiohttp.ClientError as e:
-            raise SinkError(f"{type(e).__name__}: {e}") from e
-        if 200 <= status < 300:
-            return
-        if status == 410:
-            raise SinkError("HTTP 410 Gone: the receiver asked to stop", permanent=True)
-        hint = retry_after if status in (429, 503) else None
-        raise SinkError(f"HTTP {status}", retry_after=hint)
+        if self._keys:
+            headers["webhook-signature"] = " ".join(
+                sign(key, alert.id, timestamp, body) for key in self._keys
+            )
+        answer = await post(self.session, self.spec.url, body, headers, deadline=self.spec.timeout)
+        check(answer)

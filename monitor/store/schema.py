@@ -1,8 +1,10 @@
 """Tables of the state store (SQLAlchemy Core). Alembic migrations create and evolve them.
 
 The schedule is data: ``feeds.next_poll_at`` and the lease columns say which feed is due and who
-is polling it; ``alerts`` is the transactional outbox. A change here needs a migration in
-``migrations/versions`` (a test compares the two).
+is polling it; ``alerts`` is the transactional outbox (a digest is an alert too: it has no entry,
+and the alerts it gathered point at it by ``digest_id``); ``sinks`` keeps what must outlive a
+process about each sink: disabled by a 410 and why, and when its last digest was cut. A change
+here needs a migration in ``migrations/versions`` (a test compares the two).
 """
 
 from __future__ import annotations
@@ -108,9 +110,7 @@ alerts = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("sink", sa.Text, nullable=False),
     sa.Column("rule_id", sa.Text, nullable=False),
-    sa.Column(
-        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE")),
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
@@ -122,6 +122,19 @@ alerts = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
+    sa.Column("digest_id", sa.String(64)),
     sa.UniqueConstraint("sink", "rule_id", "entry_id", "revision"),
     sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "sink", "state"),
+)
+
+sinks = sa.Table(
+    "sinks",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled_at", UTCDateTime),
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("last_digest_at", UTCDateTime),
 )

@@ -9,7 +9,7 @@ a poll that is not recorded is simply repeated.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.errors import StoreError
 from monitor.store import engine as engine_mod
-from monitor.store.schema import alerts, entries, feeds, matches
+from monitor.store.schema import alerts, entries, feeds, matches, sinks
 from monitor.types import (
     Alert,
     ChangeKind,
+    Digest,
     EntryWrite,
     FeedForUpdate,
     FeedUpdateIntent,
@@ -48,6 +49,18 @@ class FeedSchedule:
 class RecordOutcome:
     recorded: bool
     alerts: int = 0
+
+
+@dataclass(frozen=True)
+class SinkSync:
+    """What :meth:`Store.sync_sinks` changed: sinks it re-enabled, alerts it could not route."""
+
+    enabled: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()
+    orphaned: int = 0
+
+
+DigestPayload = Callable[[Digest], dict[str, Any]]
 
 
 class _LeaseLost(Exception):
@@ -358,21 +371,40 @@ class Store:
 
     # --- alerts --------------------------------------------------------------------------------
 
-    async def claim_alerts(self, node: str, lease: float, limit: int) -> list[Alert]:
-        """Lease up to ``limit`` pending alerts that are due; each claim counts as an attempt."""
+    async def claim_alerts(
+        self,
+        node: str,
+        lease: float,
+        limit: int,
+        *,
+        sink: str | None = None,
+        kinds: Collection[str] | None = None,
+    ) -> list[Alert]:
+        """Lease up to ``limit`` pending alerts that are due; each claim counts as an attempt.
+
+        ``sink`` and ``kinds`` narrow the claim (one lane per sink; a digest sink claims only
+        its digests). Alerts of a disabled sink are never claimed: they wait, visible, until the
+        sink is enabled again.
+        """
         now = self.now()
         a = alerts.c
+        disabled = sa.select(sinks.c.name).where(sinks.c.disabled_at.is_not(None))
         due = (
             sa.select(a.id)
             .where(
                 a.state == "pending",
                 a.next_attempt_at <= now,
                 sa.or_(a.lease_until.is_(None), a.lease_until < now),
+                a.sink.not_in(disabled.scalar_subquery()),
             )
             .order_by(a.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if sink is not None:
+            due = due.where(a.sink == sink)
+        if kinds is not None:
+            due = due.where(a.kind.in_(list(kinds)))
         claim = (
             alerts.update()
             .where(a.id.in_(due.scalar_subquery()))
@@ -427,6 +459,164 @@ class Store:
                 .values(state="dead", last_error=error, lease_owner=None, lease_until=None)
             )
 
+    async def disable_sink(self, name: str, reason: str, alert_id: str | None = None) -> bool:
+        """The receiver said 410 Gone: stop sending to ``name`` until it is enabled again.
+
+        The alert that got the answer goes back to pending (due at once), like every other alert
+        of the sink, so enabling the sink resumes delivery without a replay. False if the sink
+        was already disabled.
+        """
+        now = self.now()
+        async with self._write() as conn:
+            await self._ensure_sink(conn, name)
+            result = await conn.execute(
+                sinks.update()
+                .where(sinks.c.name == name, sinks.c.disabled_at.is_(None))
+                .values(disabled_at=now, disabled_reason=reason)
+            )
+            if alert_id is not None:
+                await conn.execute(
+                    alerts.update()
+                    .where(alerts.c.id == alert_id, alerts.c.state == "pending")
+                    .values(
+                        next_attempt_at=now, last_error=reason, lease_owner=None, lease_until=None
+                    )
+                )
+        return bool(result.rowcount)
+
+    async def enable_sink(self, name: str) -> bool:
+        """Deliver to ``name`` again; False if it was not disabled."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                sinks.update()
+                .where(sinks.c.name == name, sinks.c.disabled_at.is_not(None))
+                .values(disabled_at=None, disabled_reason=None)
+            )
+        return bool(result.rowcount)
+
+    async def ensure_sink(self, name: str) -> None:
+        """Know ``name`` (its digest clock starts now) if it is not known yet."""
+        async with self._write() as conn:
+            await self._ensure_sink(conn, name)
+
+    async def _ensure_sink(self, conn: AsyncConnection, name: str, fingerprint: str = "") -> None:
+        await conn.execute(
+            self._insert(sinks)
+            .on_conflict_do_nothing()
+            .values(
+                name=name, fingerprint=fingerprint, created_at=self.now(), last_digest_at=self.now()
+            )
+        )
+
+    async def sync_sinks(self, fingerprints: Mapping[str, str]) -> SinkSync:
+        """Make the store know the configured sinks (name -> fingerprint of its settings).
+
+        A disabled sink whose settings changed is enabled again: a 410 asks the user to fix the
+        URL, and a fixed URL is the answer. Pending alerts for a sink that is no longer
+        configured are dead (visible, and replayable once the sink is back), not silently stuck.
+        """
+        s = sinks.c
+        enabled = []
+        async with self._write() as conn:
+            rows = {row.name: row for row in (await conn.execute(sa.select(sinks))).all()}
+            for name, fingerprint in fingerprints.items():
+                row = rows.get(name)
+                if row is None:
+                    await self._ensure_sink(conn, name, fingerprint)
+                    continue
+                if row.fingerprint == fingerprint:
+                    continue
+                values: dict[str, Any] = {"fingerprint": fingerprint}
+                if row.disabled_at is not None and row.fingerprint:  # "": not known before
+                    values.update(disabled_at=None, disabled_reason=None)
+                    enabled.append(name)
+                await conn.execute(sinks.update().where(s.name == name).values(**values))
+            disabled = [
+                name
+                for name, row in rows.items()
+                if name in fingerprints and row.disabled_at is not None and name not in enabled
+            ]
+            orphaned = await conn.execute(
+                alerts.update()
+                .where(alerts.c.state == "pending", alerts.c.sink.not_in(list(fingerprints)))
+                .values(
+                    state="dead",
+                    last_error="its sink is no longer configured",
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+        return SinkSync(tuple(enabled), tuple(disabled), orphaned.rowcount)
+
+    async def get_sink(self, name: str) -> dict[str, Any] | None:
+        async with self._read() as conn:
+            row = (await conn.execute(sa.select(sinks).where(sinks.c.name == name))).first()
+        return dict(row._mapping) if row else None
+
+    async def collect_digest(
+        self, sink: str, digest_id: str, cut: datetime, payload: DigestPayload
+    ) -> int:
+        """Gather the alerts ``sink`` held until ``cut`` into one digest alert, atomically.
+
+        Returns how many alerts the digest holds (0: nothing to send, or another node already
+        cut this digest: its id is derived from the sink and ``cut``). Held alerts become
+        ``digested`` and point at the digest, which is then delivered, retried and replayed like
+        any alert. ``last_digest_at`` moves to ``cut`` either way.
+        """
+        a = alerts.c
+        now = self.now()
+        async with self._write() as conn:
+            await self._ensure_sink(conn, sink)
+            since = (
+                await conn.execute(sa.select(sinks.c.last_digest_at).where(sinks.c.name == sink))
+            ).scalar_one()
+            if since is not None and since >= cut:
+                return 0
+            held = (
+                await conn.execute(
+                    sa.select(a.id, a.payload)
+                    .where(
+                        a.sink == sink,
+                        a.state == "pending",
+                        a.kind != "digest",
+                        a.created_at <= cut,
+                        sa.or_(a.lease_until.is_(None), a.lease_until < now),
+                    )
+                    .order_by(a.created_at, a.id)
+                    .with_for_update()
+                )
+            ).all()
+            await conn.execute(
+                sinks.update().where(sinks.c.name == sink).values(last_digest_at=cut)
+            )
+            if not held:
+                return 0
+            digest = Digest(digest_id, sink, since, cut, tuple((r.id, r.payload) for r in held))
+            inserted = await conn.execute(
+                self._insert(alerts)
+                .on_conflict_do_nothing()
+                .values(
+                    id=digest_id,
+                    sink=sink,
+                    rule_id="digest",
+                    entry_id=None,
+                    revision=0,
+                    kind="digest",
+                    payload=payload(digest),
+                    state="pending",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            if not inserted.rowcount:
+                return 0
+            await conn.execute(
+                alerts.update()
+                .where(a.id.in_([r.id for r in held]))
+                .values(state="digested", digest_id=digest_id, last_error=None)
+            )
+        return len(held)
+
     async def replay_alert(self, alert_id: str) -> bool:
         """Re-queue a dead alert for delivery now; False if there is no dead alert by that id."""
         async with self._write() as conn:
@@ -462,7 +652,9 @@ class Store:
         async with self._read() as conn:
             return [dict(row._mapping) for row in (await conn.execute(query)).all()]
 
-    async def list_alerts(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    async def list_alerts(
+        self, state: str | None = None, limit: int = 50, sink: str | None = None
+    ) -> list[dict[str, Any]]:
         a, e = alerts.c, entries.c
         query = (
             sa.select(
@@ -476,21 +668,43 @@ class Store:
                 a.created_at,
                 a.delivered_at,
                 a.next_attempt_at,
+                a.digest_id,
                 e.title,
                 e.url,
             )
-            .join(entries, entries.c.id == a.entry_id)
+            .outerjoin(entries, entries.c.id == a.entry_id)
             .order_by(a.created_at.desc(), a.id)
             .limit(limit)
         )
         if state:
             query = query.where(a.state == state)
+        if sink:
+            query = query.where(a.sink == sink)
         async with self._read() as conn:
             return [dict(row._mapping) for row in (await conn.execute(query)).all()]
 
+    async def list_sinks(self) -> list[dict[str, Any]]:
+        """Each known sink's state, with how many of its alerts are in each delivery state."""
+        a = alerts.c
+        counts = sa.select(a.sink, a.state, sa.func.count().label("n")).group_by(a.sink, a.state)
+        async with self._read() as conn:
+            rows = (await conn.execute(sa.select(sinks).order_by(sinks.c.name))).all()
+            tallies = (await conn.execute(counts)).all()
+        result = {row.name: {**row._mapping, "alerts": {}} for row in rows}
+        for tally in tallies:
+            result.setdefault(tally.sink, {"name": tally.sink, "alerts": {}})
+            result[tally.sink]["alerts"][tally.state] = tally.n
+        return [result[name] for name in sorted(result)]
+
     async def count(self, table: str, **where: Any) -> int:
         """Rows in ``table`` matching column equalities (for status lines and tests)."""
-        tables = {"feeds": feeds, "entries": entries, "matches": matches, "alerts": alerts}
+        tables = {
+            "feeds": feeds,
+            "entries": entries,
+            "matches": matches,
+            "alerts": alerts,
+            "sinks": sinks,
+        }
         t = tables[table]
         query = sa.select(sa.func.count()).select_from(t)
         for column, value in where.items():

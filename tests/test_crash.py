@@ -1,0 +1,196 @@
+"""kill -9, dozens of times: a real daemon delivering 1,200 alerts loses none, and every
+duplicate carries an id the receiver already had (at least once, deduplicable by id).
+
+The daemon (``python -m monitor run``, SQLite state) polls four loopback feeds of 300 matching
+items each and delivers to a loopback receiver that verifies every signature. The test SIGKILLs
+it at random moments (during start-up and migrations, while a poll is being recorded, in the
+middle of deliveries) and starts it again, then lets a last run finish and stop with SIGTERM.
+
+For a longer soak: ``NEWSMON_CRASH_KILLS=200 NEWSMON_CRASH_ITEMS=1000 pytest -s
+tests/test_crash.py`` (``NEWSMON_CRASH_SEED`` replays a run's kill moments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FeedServer, Receiver
+
+SECRET = "whsec_Y3Jhc2gtdGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24="
+FEEDS = 4
+ITEMS = int(os.environ.get("NEWSMON_CRASH_ITEMS", 300))  # per feed
+KILLS = int(os.environ.get("NEWSMON_CRASH_KILLS", 40))
+
+CONFIG = """\
+state: sqlite:///{state}
+defaults:
+  interval: 2s
+  backfill: all
+feeds:
+{feeds}
+rules:
+  - id: belarus
+    query: 'Belarus'
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+    secret: {secret}
+    concurrency: 4
+"""
+
+
+def feed_body(feed: int) -> bytes:
+    items = "".join(
+        f"<item><title>Belarus berita {feed}-{n}</title>"
+        f"<link>https://news{feed}.example/{n}</link><guid>news{feed}-{n}</guid>"
+        f"<description>Minsk dan Belarus, kabar nomor {n}.</description></item>"
+        for n in range(ITEMS)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class Run:
+    """One daemon process, its stderr drained into events."""
+
+    proc: asyncio.subprocess.Process
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    events: list[str] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    async def drain(self) -> None:
+        assert self.proc.stderr is not None
+        while line := await self.proc.stderr.readline():
+            try:
+                event = json.loads(line)["event"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            self.events.append(event)
+            if event == "newsmon.started":
+                self.started.set()
+
+
+async def start(config: Path) -> Run:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "monitor",
+        "run",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # its parse workers die with it, as in a systemd cgroup
+    )
+    run = Run(proc)
+    run.reader = asyncio.create_task(run.drain())
+    return run
+
+
+async def kill(run: Run) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(run.proc.pid, signal.SIGKILL)
+    await run.proc.wait()
+    assert run.reader is not None
+    await run.reader
+
+
+def distinct_urls(receiver: Receiver) -> set[str]:
+    return {d.json["data"]["article"]["url"] for d in receiver.deliveries}
+
+
+@pytest.mark.slow
+async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    receiver.secrets = (SECRET,)
+    receiver.delay = 0.03  # about 130 deliveries a second: kills land mid-delivery
+    urls = [feeds.set(f"f{i}.xml", feed_body(i)) for i in range(FEEDS)]
+    state = tmp_path / "crash.db"
+    config = write_config(
+        CONFIG.format(
+            state=state,
+            feeds="\n".join(f"  - url: {url}" for url in urls),
+            hook=receiver.url,
+            secret=SECRET,
+        )
+    )
+    expected = FEEDS * ITEMS
+    rng = random.Random(os.environ.get("NEWSMON_CRASH_SEED"))
+    began = time.monotonic()
+    moments: Counter[str] = Counter()
+    async with asyncio.timeout(150 + 3 * KILLS):
+        for i in range(KILLS):
+            run = await start(config)
+            if i % 5 == 0:  # during start-up: imports, migrations, lock, sync
+                await asyncio.sleep(rng.uniform(0.05, 1.0))
+            else:  # while polling, recording and delivering
+                async with asyncio.timeout(30):
+                    await run.started.wait()
+                await asyncio.sleep(rng.uniform(0.05, 1.2))
+            await kill(run)
+            if not run.started.is_set():
+                moments["start-up"] += 1
+            elif "alert.delivered" not in run.events:
+                moments["polling"] += 1
+            elif len(distinct_urls(receiver)) < expected:
+                moments["mid-delivery"] += 1
+            else:
+                moments["idle"] += 1
+
+        run = await start(config)
+        before_last_run = len(distinct_urls(receiver))
+        await run.started.wait()  # SIGTERM is handled once the daemon runs
+        while len(distinct_urls(receiver)) < expected:
+            await asyncio.sleep(0.1)
+        # Everything arrived; let the last marks land, then stop gracefully.
+        while (
+            sqlite3.connect(state)
+            .execute("SELECT count(*) FROM alerts WHERE state != 'delivered'")
+            .fetchone()[0]
+        ):
+            await asyncio.sleep(0.1)
+        run.proc.send_signal(signal.SIGTERM)
+        assert await run.proc.wait() == 0
+        assert run.reader is not None
+        await run.reader
+    elapsed = time.monotonic() - began
+
+    ids = receiver.ids()
+    by_url: dict[str, set[str]] = {}
+    for delivery in receiver.deliveries:
+        by_url.setdefault(delivery.json["data"]["article"]["url"], set()).add(delivery.id)
+    duplicates = len(ids) - len(set(ids))
+    print(
+        f"\ncrash test: {KILLS} SIGKILLs ({dict(moments)}), {expected} alerts, "
+        f"{len(ids)} deliveries, {duplicates} duplicates, {before_last_run} received before "
+        f"the last run, {elapsed:.1f}s"
+    )
+    assert len(by_url) == expected  # every alert was received
+    assert all(len(one) == 1 for one in by_url.values())  # one id per story: repeats share it
+    assert len(set(ids)) == expected
+    db = sqlite3.connect(state)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall() == [
+            ("delivered", expected)
+        ]
+        assert set(ids) == {row[0] for row in db.execute("SELECT id FROM alerts")}
+    finally:
+        db.close()
