@@ -339,3 +339,18 @@ def test_fuzzy_terms_on_short_words_are_warned_about() -> None:
     assert message.startswith("sanksi~1: typo")
     assert "no typo under 7 letters" in lint_query(parse_query("sanksi~"))[0][0]
     assert lint_query(parse_query("eksternal~1")) == []
+
+
+def test_the_seed_article_as_text(seed_article: str) -> None:
+    """Belarus* finds Belarusia and Belarus; sanksi finds sanksi-sanksi; football does not."""
+    groups = {"sports": 'olahraga OR "sepak bola" OR timnas OR UEFA OR FIFA'}
+    title, _, body = seed_article.partition("\n")
+    article = Article(title=title, content=body, language="id")
+    belarus = rules("Belarus*").match(article)[0]
+    assert {"Belarusia", "Belarus"} <= {h.text for h in belarus.hits}
+    [sanksi] = rules("sanksi", exclude="@sports", groups=groups).match(article)
+    assert [(h.text, h.how) for h in sanksi.hits] == [("sanksi-sanksi", "exact")]
+    [both] = rules("Belarus* AND sanksi").match(article)
+    assert {h.term for h in both.hits} == {"Belarus*", "sanksi"}
+    football = Article(title="Timnas Bersiap Hadapi Malaysia di Jakarta", language="id")
+    assert rules("Belarus* OR sanksi").match(football) == []

@@ -142,8 +142,9 @@ class CompiledRule:
     covers_all: bool = False  # its fields include every field the rule set scans
 
 
-# An occurrence of a term: (field, first word, last word, how, start, end). Word positions are
-# global over the article's fields; a regex hit has positions -1 and normal-text offsets instead.
+# An occurrence of a term: (field, first word, last word, how, a, b). Word positions are global
+# over the article's fields, and a is the field's index; a regex hit has positions -1, and a and b
+# are its offsets in the field's normal text.
 Occurrence = tuple[str, int, int, str, int, int]
 Test = Callable[[Mapping[int, list[Occurrence]]], bool]
 FIELD: Final = 0
@@ -244,14 +245,17 @@ class _Text:
     def field_index(self, position: int) -> int:
         return bisect_right(self.starts, self.word_starts[position]) - 1
 
-    def quote(self, first: int, last: int) -> tuple[int, str, int, int]:
-        """(field index, original text, start, end) of words ``first`` to ``last``."""
-        index = self.field_index(first)
+    def quote(self, first: int, last: int, index: int = -1) -> tuple[str, int, int]:
+        """(original text, start, end) of words ``first`` to ``last`` of field ``index``."""
+        if index < 0:
+            index = self.field_index(first)
         base = self.starts[index]
         normal = self.normals[index]
-        end = self.word_starts[last] + len(self.words[last])
-        start, end = normal.original_span(self.word_starts[first] - base, end - base)
-        return index, normal.original[start:end], start, end
+        start = self.word_starts[first] - base
+        end = self.word_starts[last] + len(self.words[last]) - base
+        if not normal.aligned:
+            start, end = normal.original_span(start, end)
+        return normal.original[start:end], start, end
 
 
 class RuleSet:
@@ -268,7 +272,7 @@ class RuleSet:
         self._prefix_heads = frozenset(index.prefixes)
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
         self._words: dict[str | None, dict[str, _WordInfo]] = {}
-        self._hot: dict[str | None, set[str]] = {}  # the cached words that hit something
+        self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
         fields: set[str] = set(TEXT_FIELDS)
         for rule in self.rules:
             for term_id in rule.positive_terms:
@@ -369,7 +373,7 @@ class RuleSet:
         by_term = self._rules_by_term
         candidates = {n for term_id in occurrences for n in by_term.get(term_id, ())}
         matches = []
-        quotes: dict[tuple[int, int], tuple[int, str, int, int]] = {}
+        quotes: dict[tuple[int, int], tuple[str, int, int]] = {}
         terms = self._index.terms
         term_hits: dict[int, tuple[Hit, ...]] = {}  # the hits of each term, made once per article
         for number in sorted(candidates):
@@ -381,8 +385,9 @@ class RuleSet:
                 for term_id in rule.simple:
                     if term_id in occurrences:
                         if term_id not in term_hits:
-                            found = [(term_id, o) for o in occurrences[term_id]]
-                            term_hits[term_id] = _hits(found, text, terms, quotes)
+                            term_hits[term_id] = _term_hits(
+                                term_id, occurrences[term_id], text, terms, quotes
+                            )
                         hits += term_hits[term_id]
                 if len(rule.simple) > 1:
                     hits = tuple(sorted(hits, key=_hit_order))
@@ -479,17 +484,17 @@ class RuleSet:
     def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
         words = text.words
         cache = self._words.setdefault(language, {})
-        hot_words = self._hot.setdefault(language, set())
-        distinct = set(words)
-        misses = distinct.difference(cache)  # C-level: membership tests against the dict
-        if misses:
+        hits_of = self._hits_of.setdefault(language, {})  # word -> its hits (maybe none)
+        found_hits = list(map(hits_of.get, words))  # C-level loops from here to the for
+        if None in found_hits:
+            misses = {w for w, h in zip(words, found_hits, strict=True) if h is None}
             if len(cache) + len(misses) > MAX_CACHED_WORDS:
                 cache.clear()
-                hot_words.clear()
+                hits_of.clear()
             self._learn(misses, language, cache)
-            hot_words.update(w for w in misses if cache[w].hits)
-        present = distinct & hot_words
-        if not present:
+            hits_of.update((w, cache[w].hits) for w in misses)
+            found_hits = list(map(hits_of.__getitem__, words))
+        if not any(found_hits):
             return
         terms = self._index.terms
         verify = self._index.verify
@@ -497,13 +502,13 @@ class RuleSet:
         # Positions come in order, so the field only ever moves forward.
         field_index, next_field = 0, text.first_words[1] if len(names) > 1 else len(words)
         where = names[0]
-        for position in compress(count(), map(present.__contains__, words)):
+        for position in compress(count(), found_hits):
             while position >= next_field:
                 field_index += 1
                 where = names[field_index]
                 more = field_index + 1 < len(names)
                 next_field = text.first_words[field_index + 1] if more else len(words)
-            for term_id, how in cache[words[position]].hits:
+            for term_id, how in found_hits[position] or ():
                 last = position
                 if term_id in verify:  # phrases and case-sensitive words: check the context
                     found = self._verify(
@@ -514,9 +519,9 @@ class RuleSet:
                     last = found
                 found_list = occ.get(term_id)
                 if found_list is None:
-                    occ[term_id] = [(where, position, last, how, -1, -1)]
+                    occ[term_id] = [(where, position, last, how, field_index, -1)]
                 elif len(found_list) < MAX_OCCURRENCES:
-                    found_list.append((where, position, last, how, -1, -1))
+                    found_list.append((where, position, last, how, field_index, -1))
 
     def _learn(
         self, words: Iterable[str], language: str | None, cache: dict[str, _WordInfo]
@@ -622,7 +627,7 @@ def _scoped_fields(tree: Node | None) -> set[str]:
 
 def _cased_equal(text: _Text, position: int, cased: Sequence[str]) -> bool:
     for offset, wanted in enumerate(cased):
-        _, quoted, _, _ = text.quote(position + offset, position + offset)
+        quoted, _, _ = text.quote(position + offset, position + offset)
         original = unicodedata.normalize("NFKC", quoted)
         if original != wanted and wanted not in original.replace("'", "-").split("-"):
             return False
@@ -660,28 +665,43 @@ def _inside(o: Occurrence, spans: list[tuple[str, int, int]]) -> bool:
     return any(f == o[FIELD] and first <= o[FIRST] and o[LAST] <= last for f, first, last in spans)
 
 
+def _term_hits(
+    term_id: int,
+    found: list[Occurrence],
+    text: _Text,
+    terms: Sequence[Term],
+    quotes: dict[tuple[int, int], tuple[str, int, int]],
+) -> tuple[Hit, ...]:
+    """The hits of one term: its occurrences are already in field and position order."""
+    if len(found) == 1 and found[0][1] >= 0:
+        where, first, last, how, index, _ = found[0]
+        quoted, start, end = text.quote(first, last, index)
+        return (Hit(where, quoted, start, end, terms[term_id].source, how),)
+    return _hits([(term_id, o) for o in found], text, terms, quotes)
+
+
 def _hits(
     found: list[tuple[int, Occurrence]],
     text: _Text,
     terms: Sequence[Term],
-    quotes: dict[tuple[int, int], tuple[int, str, int, int]],
+    quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
     if len(found) == 1:  # the common case: one word hit once
-        term_id, (where, first, last, how, start, end) = found[0]
+        term_id, (where, first, last, how, index, _) = found[0]
         if first >= 0:
-            _, quoted, start, end = quotes.get((first, last)) or text.quote(first, last)
+            quoted, start, end = quotes.get((first, last)) or text.quote(first, last, index)
             return (Hit(where, quoted, start, end, terms[term_id].source, how),)
     hits: dict[tuple[str, int, int, str], Hit] = {}
-    for term_id, (where, first, last, how, start, end) in found:
+    for term_id, (where, first, last, how, a, b) in found:
         if first >= 0:
             span = (first, last)
             quoted_span = quotes.get(span)
             if quoted_span is None:
-                quoted_span = quotes[span] = text.quote(first, last)
-            _, quoted, start, end = quoted_span
+                quoted_span = quotes[span] = text.quote(first, last, a)
+            quoted, start, end = quoted_span
         else:
             normal = text.normals[text.names.index(where)]
-            start, end = normal.original_span(start, end)
+            start, end = normal.original_span(a, b)
             quoted = normal.original[start:end]
         source = terms[term_id].source
         key = (where, start, end, source)
