@@ -86,6 +86,7 @@ defaults:
   concurrency: {concurrency}
   per_host: {concurrency}
   timeout: 60s
+  allow_private: true
 rules:
   - id: anggaran-belarus
     query: 'Belarus* AND anggaran'

@@ -109,6 +109,7 @@ class Daemon:
             user_agent=defaults.user_agent,
         )
         self._stack.push_async_callback(session.close)
+        # Webhooks are the user's own endpoints, often on the local network: no address guard.
         self.sink_session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=defaults.deliveries * 2),
             timeout=aiohttp.ClientTimeout(total=None, connect=10),
@@ -122,7 +123,7 @@ class Daemon:
         assert executor is None or isinstance(executor, Executor)
         self.pipeline = Pipeline(
             self.store,
-            Fetcher(session, defaults.max_body),
+            Fetcher(session, defaults.max_body, defaults.per_host),
             executor,
             self.node,
             on_alerts=self._alerts_created,

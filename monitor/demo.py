@@ -22,6 +22,7 @@ DEMO_CONFIG = """\
 state: sqlite:///{state}
 defaults:
   first_sync: alert        # a demo wants alerts on what is already in the feed
+  allow_private: true      # the demo's feed is served on 127.0.0.1
 feeds:
   - url: {base}/feed.xml
     name: Tagar (demo)

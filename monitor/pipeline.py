@@ -125,6 +125,7 @@ class Pipeline:
             etag=feed.etag,
             last_modified=feed.last_modified,
             deadline=settings.timeout(spec),
+            allow_private=settings.allow_private(spec),
         )
         if fetched.not_modified:
             return FeedUpdateIntent(feed.id, now, next_poll, "not_modified")

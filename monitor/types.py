@@ -28,7 +28,11 @@ class FeedForUpdate:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified."""
+    """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified.
+
+    ``url`` is where the body came from after redirects; ``moved_to`` is where the leading
+    permanent redirects (301, 308) led, if there were any.
+    """
 
     url: str
     status: int
@@ -36,6 +40,7 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     headers: dict[str, str] = field(default_factory=dict)
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from monitor.config import LoadedConfig, load_config
 from monitor.daemon import Daemon, OnceSummary
+from tests.evil_server import EvilServer
 
 DATA = Path(__file__).parent / "data"
 PG_URL = os.environ.get("NEWSMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -173,6 +174,15 @@ class Receiver:
 @pytest.fixture
 async def feeds() -> AsyncIterator[FeedServer]:
     server = FeedServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def evil(seed_feed: bytes) -> AsyncIterator[EvilServer]:
+    """The fault-injecting server (tests/evil_server.py), on 127.0.0.1 and 127.0.0.2."""
+    server = EvilServer(seed_feed)
     await server.start()
     yield server
     await server.stop()

@@ -38,6 +38,7 @@ state: sqlite:///{state}
 defaults:
   interval: 1s
   backfill: all
+  allow_private: true
 feeds:
   - url: {feed}
 rules:

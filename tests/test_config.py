@@ -240,3 +240,8 @@ def test_sizes_and_duration_formatting() -> None:
     assert format_duration(0.25) == "250ms"
     with pytest.raises(ValueError, match="size"):
         parse_size("big")
+
+
+def test_private_addresses_are_refused_by_default(write_config) -> None:
+    loaded = load_config(write_config("feeds:\n  - url: http://a.example/f\n"))
+    assert loaded.settings.allow_private(loaded.settings.feeds[0]) is False

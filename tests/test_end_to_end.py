@@ -16,6 +16,7 @@ SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24tdGVzdHM="
 CONFIG = """\
 state: {state}
 defaults:
+  allow_private: true
   {first_sync}
 feeds:
   - url: {feed}

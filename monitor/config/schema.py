@@ -74,6 +74,7 @@ class Defaults(Model):
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None
     language: StrictStr | None = None
+    allow_private: bool = False
 
 
 class FeedSpec(Model):
@@ -85,6 +86,7 @@ class FeedSpec(Model):
     first_sync: Literal["silent", "alert"] | None = None
     backfill: Backfill | None = None
     language: StrictStr | None = None
+    allow_private: bool | None = None
 
     @property
     def label(self) -> str:
@@ -148,6 +150,12 @@ class Settings(Model):
 
     def timeout(self, feed: FeedSpec) -> float:
         return feed.timeout if feed.timeout is not None else self.defaults.timeout
+
+    def allow_private(self, feed: FeedSpec) -> bool:
+        """Whether the feed may reach loopback and private addresses (off unless configured)."""
+        if feed.allow_private is not None:
+            return feed.allow_private
+        return self.defaults.allow_private
 
     def backfill(self, feed: FeedSpec) -> float | None:
         """How far back a first sync alerts: None = silent, ``inf`` = everything."""
