@@ -34,7 +34,7 @@ from monitor.errors import UpdateError
 from monitor.fetch import Fetcher
 from monitor.parse import parse_in
 from monitor.rules import Article
-from monitor.schedule import next_poll_delay
+from monitor.schedule import PollPolicy, next_poll_delay
 from monitor.store import Store
 from monitor.types import (
     AlertDraft,
@@ -208,7 +208,8 @@ class Pipeline:
     def _next_poll(
         self, interval: float, failures: int, now: datetime, settings: Settings
     ) -> datetime:
-        delay = next_poll_delay(interval, failures, jitter=settings.defaults.jitter, rng=self.rng)
+        policy = PollPolicy(interval, interval, interval, jitter=settings.defaults.jitter)
+        delay = next_poll_delay(policy, failures, rng=self.rng)
         return now + timedelta(seconds=delay)
 
 
