@@ -17,7 +17,6 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from monitor.config import LoadedConfig, Settings, load_config
 from monitor.dispatch import Dispatcher
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, make_session
-from monitor.parse import make_parse_pool
+from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks
 from monitor.store import FeedSchedule, Store
@@ -76,7 +75,7 @@ class Daemon:
         *,
         config_path: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
-        parse_executor: Executor | str | None = "pool",
+        parse_pool: Parser | str | None = "pool",
         tick: float = 1.0,
         drain_timeout: float = 20.0,
     ) -> None:
@@ -86,7 +85,7 @@ class Daemon:
         self.tick = tick
         self.drain_timeout = drain_timeout
         self.node = config.settings.node_id
-        self._parse_executor_option = parse_executor
+        self._parse_pool_option = parse_pool
         self._feed_tasks: set[asyncio.Task[Any]] = set()
         self._alert_tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
@@ -115,16 +114,16 @@ class Daemon:
             timeout=aiohttp.ClientTimeout(total=None, connect=10),
         )
         self._stack.push_async_callback(self.sink_session.close)
-        executor = self._parse_executor_option
-        if executor == "pool":
-            pool = make_parse_pool()
-            self._stack.callback(pool.shutdown, wait=False, cancel_futures=True)
-            executor = pool
-        assert executor is None or isinstance(executor, Executor)
+        pool = self._parse_pool_option
+        if pool == "pool":
+            owned = ParsePool(defaults.parse_workers, memory_limit=defaults.parse_memory)
+            self._stack.push_async_callback(owned.close)
+            pool = owned
+        assert not isinstance(pool, str)
         self.pipeline = Pipeline(
             self.store,
             Fetcher(session, defaults.max_body, defaults.per_host),
-            executor,
+            pool,
             self.node,
             on_alerts=self._alerts_created,
         )

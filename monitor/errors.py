@@ -9,6 +9,9 @@
       · BodyTooLarge       the decompressed body passed ``max_body``
       · AddressRefused     the URL (or a redirect) leads to a non-public address
     - ParseError           the body is not a feed we can read
+      · NotAFeed           an HTML page (with the feed links it offers), or other non-feed
+      · UnsafeXML          entity declarations that could blow up memory or read files
+      · ParseTimeout       (also a TimeoutError) the parse passed its deadline; worker killed
   + StoreError             the state store refused an operation
   + SinkError              one delivery attempt failed (the outbox retries it)
 
@@ -123,6 +126,28 @@ class ParseError(UpdateError):
     """The body could not be read as a feed."""
 
     kind = "parse"
+
+
+class NotAFeed(ParseError):
+    """The body is not a feed; for an HTML page, ``links`` holds the feeds it points to."""
+
+    kind = "not_a_feed"
+
+    def __init__(self, url: str, message: str, links: Sequence[str] = ()) -> None:
+        self.links = tuple(links)
+        super().__init__(url, message)
+
+
+class UnsafeXML(ParseError):
+    """Entity declarations that feedparser must not see (external, nested, or too large)."""
+
+    kind = "unsafe_xml"
+
+
+class ParseTimeout(ParseError, TimeoutError):
+    """The parse did not finish within its deadline; its worker process was killed."""
+
+    kind = "parse_timeout"
 
 
 class StoreError(MonitorError):

@@ -20,7 +20,6 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -32,7 +31,7 @@ from monitor.config.schema import FeedSpec, Settings, sink_names_for
 from monitor.decide import Decider, identify
 from monitor.errors import UpdateError
 from monitor.fetch import Fetcher
-from monitor.parse import parse_in
+from monitor.parse import Parser, parse_in
 from monitor.rules import Article
 from monitor.schedule import PollPolicy, next_poll_delay
 from monitor.store import Store
@@ -54,7 +53,7 @@ log = structlog.get_logger("newsmon.feed")
 class Pipeline:
     store: Store
     fetcher: Fetcher
-    parse_executor: Executor | None
+    parse_pool: Parser | None
     node: str
     rng: random.Random = field(default_factory=random.Random)
     on_alerts: Callable[[int], None] | None = None
@@ -134,7 +133,7 @@ class Pipeline:
         if body_hash == feed.body_hash:  # a 200 with the same bytes: unchanged, skip the parse
             return FeedUpdateIntent(feed.id, now, next_poll, "not_modified")
         parsed = await parse_in(
-            self.parse_executor,
+            self.parse_pool,
             fetched.body,
             fetched.url,
             fetched.headers,

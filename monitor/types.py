@@ -63,11 +63,15 @@ class ParsedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
+    """A feed document as plain data; ``publisher_interval`` is its ``<ttl>`` or
+    ``sy:updatePeriod`` hint in seconds."""
+
     title: str | None
     link: str | None
     language: str | None
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None
+    publisher_interval: float | None = None
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,6 @@ def write_config(tmp_path: Path) -> Any:
 async def run_once(config: Path | LoadedConfig, clock: FakeClock, **options: Any) -> OnceSummary:
     """One ``run --once`` pass in-process, as a fresh daemon (a restart each time)."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
-    options.setdefault("parse_executor", None)
+    options.setdefault("parse_pool", None)
     async with Daemon(loaded, clock=clock, **options) as daemon:
         return await daemon.run_once()

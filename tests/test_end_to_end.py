@@ -217,7 +217,7 @@ async def test_parsing_in_the_process_pool_gives_the_same_alerts(
 ) -> None:
     """The default parse path (a fork-server process pool) produces the same alerts."""
     feeds.set("seed.xml", seed_feed)
-    summary = await run_once(load_config(make_config()), clock, parse_executor="pool")
+    summary = await run_once(load_config(make_config()), clock, parse_pool="pool")
     assert summary.new == 3
     assert sorted(d.json["data"]["rule"]["id"] for d in receiver.deliveries) == [
         "belarus",

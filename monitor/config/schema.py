@@ -64,6 +64,8 @@ class Defaults(Model):
     interval: Duration = 600.0
     timeout: Duration = 30.0
     parse_timeout: Duration = 60.0
+    parse_workers: int | None = Field(None, ge=1, le=64)
+    parse_memory: Size | None = 1024 * 1024 * 1024
     max_body: Size = 10 * 1024 * 1024
     first_sync: Literal["silent", "alert"] = "silent"
     backfill: Backfill | None = None
