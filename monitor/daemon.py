@@ -34,6 +34,7 @@ from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks
 from monitor.store import FeedSchedule, Store
+from monitor.store.batch import PollRecorder
 from monitor.systemd import notify, watchdog_interval
 from monitor.types import UpdateResult
 
@@ -60,6 +61,7 @@ class OnceSummary:
     alerts: int = 0
     deliveries: Counter[str] = field(default_factory=Counter)
     crashed: int = 0
+    failing: int = 0
 
     @property
     def ok(self) -> bool:
@@ -120,12 +122,15 @@ class Daemon:
             self._stack.push_async_callback(owned.close)
             pool = owned
         assert not isinstance(pool, str)
+        self.recorder = PollRecorder(self.store, self.node)
+        self._stack.push_async_callback(self.recorder.drain)
         self.pipeline = Pipeline(
             self.store,
             Fetcher(session, defaults.max_body, defaults.per_host),
             pool,
             self.node,
             on_alerts=self._alerts_created,
+            recorder=self.recorder,
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -140,9 +145,10 @@ class Daemon:
 
     @property
     def feed_lease(self) -> float:
+        """Long enough for a poll that fetches and parses twice (a page, then its feed)."""
         settings = self.config.settings
         longest = max([settings.timeout(f) for f in settings.feeds] or [settings.defaults.timeout])
-        return longest + settings.defaults.parse_timeout + 60
+        return 2 * (longest + settings.defaults.parse_timeout) + 60
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -161,6 +167,7 @@ class Daemon:
                 summary.crashed += 1
                 continue
             summary.feeds[result.status] += 1
+            summary.failing += result.failing
             summary.new += result.new
             summary.alerts += result.alerts
         summary.deliveries = await self.deliver_due()

@@ -117,6 +117,7 @@ async def test_run_once_polls_delivers_and_reports(
         "alerts": 1,
         "deliveries": {"delivered": 1},
         "crashed": 0,
+        "failing": 0,
     }
     assert len(receiver.deliveries) == 1
     summary = [json.loads(line) for line in err.splitlines() if '"feed.updated"' in line]
@@ -244,3 +245,71 @@ async def test_demo_shows_an_alert_end_to_end() -> None:
     assert "rule:      belarus (Belarus)" in out
     assert "rule:      sanksi (Sanctions)" in out
     assert "2 webhook(s) received for 3 new entries" in out
+
+
+async def test_discover_lists_the_feeds_a_page_links_to(evil, seed_feed: bytes) -> None:
+    feed = evil.set("feed.xml", seed_feed)
+    evil.set(
+        "page.html",
+        b"<!DOCTYPE html><html><head><title>News</title>"
+        b'<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">'
+        b'<link rel="alternate" type="application/atom+xml" href="/gone.xml">'
+        b"</head><body></body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    page = evil.url("page.html")
+    code, out, _ = await newsmon("discover", page, "--allow-private", "--config", "/nonexistent")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{page} is an HTML page; it links to 2 feeds:",
+        f"  {feed}  (application/rss+xml)  'Tagar - Internasional'  3 entries",
+        f"  {evil.url('gone.xml')}  (application/atom+xml)  error: HTTP 404 Not Found",
+    ]
+    code, out, _ = await newsmon("discover", feed, "--allow-private", "--json")
+    assert code == 0
+    assert json.loads(out)["is_feed"] is True
+    code, out, _ = await newsmon("discover", page)
+    assert code == 1
+    assert "not a public address (allow_private: true allows it)" in out
+    assert len(evil.hits("page.html")) == 1  # the refused attempt never reached the server
+
+
+async def test_feeds_shows_moved_failing_and_disabled_feeds(
+    write_config, tmp_path: Path, evil, seed_feed: bytes, clock
+) -> None:
+    from tests.conftest import run_once
+
+    new = evil.set("new.xml", seed_feed)
+    moved = evil.url(f"redirect?s=308&to={new}")
+    broken = evil.set("broken.xml", b"", status=404)
+    gone = evil.set("gone.xml", b"", status=410)
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 's.db'}\n"
+        "defaults:\n  allow_private: true\n  failing_after: 2\n"
+        f"feeds:\n  - url: '{moved}'\n  - url: {broken}\n  - url: {gone}\n"
+    )
+    for _ in range(3):
+        clock.advance(86400)
+        await run_once(config, clock)
+
+    code, out, _ = await newsmon("feeds", "--config", str(config))
+    assert code == 0
+    assert f"  fetched from {new} (it moved permanently; the config URL stays its name)" in out
+    assert "status=failing" in out
+    assert "  error (http): HTTP 404 Not Found" in out
+    assert "status=disabled" in out
+    assert "disabled 2026-11" in out
+    assert f"  to poll it again: newsmon feeds enable {gone}" in out
+    assert out.splitlines()[-1] == "3 feeds: 1 disabled, 1 failing, 1 not_modified"
+
+    code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
+    rows = {row["url"]: row for row in map(json.loads, out.splitlines())}
+    assert rows[moved]["effective_url"] == new
+    assert rows[broken]["state"] == "failing"
+    assert rows[broken]["consecutive_failures"] == 3
+
+    code, out, _ = await newsmon("feeds", "enable", gone, "--config", str(config))
+    assert code == 0
+    code, _, err = await newsmon("feeds", "enable", gone, "--config", str(config))
+    assert code == 1
+    assert "no disabled feed" in err
