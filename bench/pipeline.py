@@ -4,10 +4,15 @@ A feed server runs in its own process (so its CPU is not counted against newsmon
 and serves N feeds of 20 items each. Three cycles are timed: the first sync (everything new,
 recorded silently), an unchanged cycle, and a cycle where a share of feeds has one new entry.
 
-    python bench/pipeline.py --feeds 2000 [--no-etag] [--changed 0.05]
+    python bench/pipeline.py --feeds 2000 [--no-etag | --churn] [--changed 0.05]
 
 With ETags the unchanged cycle is all 304s; with ``--no-etag`` every poll is a 200 with the same
-bytes, which the body hash skips without parsing.
+bytes, which the body hash skips without parsing. ``--churn`` serves what many CMSs do: no ETag
+and a ``<lastBuildDate>`` and generator comment that change on every request, so neither the
+validators nor the body hash can tell that nothing changed; the scan can.
+
+``--without scan`` turns the scan off (every changed body is parsed) and ``--without batch``
+records every poll in its own transaction, to measure what each one saves.
 """
 
 from __future__ import annotations
@@ -35,24 +40,29 @@ TEXT = (
 ) * 4
 
 
-def feed_body(feed: int, newest: int) -> bytes:
+def feed_body(feed: int, newest: int, churn: bool = False) -> bytes:
     items = "".join(
         ITEM.format(feed=feed, n=n, m=n % 60, text=TEXT) for n in range(newest, newest - 20, -1)
     )
+    volatile = ""
+    if churn:
+        now = time.time()
+        stamp = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(now))
+        volatile = f"<lastBuildDate>{stamp}</lastBuildDate><!-- generated at {now:.6f} -->"
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
-        f"<language>id</language>{items}</channel></rss>"
+        f"<language>id</language>{volatile}{items}</channel></rss>"
     ).encode()
 
 
-def serve(port_queue: multiprocessing.Queue, etag: bool) -> None:  # type: ignore[type-arg]
+def serve(port_queue: multiprocessing.Queue, etag: bool, churn: bool) -> None:  # type: ignore[type-arg]
     newest: dict[int, int] = {}
 
     async def handle(request: web.Request) -> web.Response:
         feed = int(request.match_info["feed"])
-        body = feed_body(feed, newest.setdefault(feed, 20))
+        body = feed_body(feed, newest.setdefault(feed, 20), churn)
         headers = {"Content-Type": "application/rss+xml"}
-        if etag:
+        if etag and not churn:
             tag = f'"{feed}-{newest[feed]}"'
             headers["ETag"] = tag
             if request.headers.get("If-None-Match") == tag:
@@ -86,6 +96,7 @@ defaults:
   concurrency: {concurrency}
   per_host: {concurrency}
   timeout: 60s
+  allow_private: true
 rules:
   - id: anggaran-belarus
     query: 'Belarus* AND anggaran'
@@ -106,6 +117,7 @@ async def run(args: argparse.Namespace, port: int) -> None:
     from monitor.log import configure_logging
 
     configure_logging(json=True, level="error")
+    ablate(args.without)
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         feeds = "\n".join(f"  - url: {base}/feed/{i}.xml" for i in range(args.feeds))
@@ -133,6 +145,21 @@ async def run(args: argparse.Namespace, port: int) -> None:
     print(f"peak RSS: daemon {own:.0f} MiB, parse workers {workers} MiB")
 
 
+def ablate(parts: list[str]) -> None:
+    """Turn off the parse skip or the group commit, to measure what each one saves."""
+    import monitor.pipeline
+    from monitor.store.batch import PollRecorder
+
+    if "scan" in parts:
+        monitor.pipeline.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
+    if "batch" in parts:
+
+        async def alone(self: PollRecorder, intent: object) -> object:
+            return await self.store.record_update(intent, self.node)  # type: ignore[arg-type]
+
+        PollRecorder.record = alone  # type: ignore[assignment,method-assign]
+
+
 def children_peak_rss() -> list[int]:
     """Peak RSS (VmHWM) of this process's children, in MiB (Linux /proc)."""
     pids = []
@@ -152,15 +179,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--changed", type=float, default=0.05)
     parser.add_argument("--no-etag", dest="etag", action="store_false")
+    parser.add_argument("--churn", action="store_true", help="no ETag, a new date on every GET")
+    parser.add_argument(
+        "--without", action="append", default=[], choices=["scan", "batch"], help="ablate"
+    )
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[int] = context.Queue()
-    server = context.Process(target=serve, args=(queue, args.etag), daemon=True)
+    server = context.Process(target=serve, args=(queue, args.etag, args.churn), daemon=True)
     server.start()
     try:
+        mode = "churning bodies, no ETag" if args.churn else f"ETag {'on' if args.etag else 'off'}"
+        without = f", without {' and '.join(args.without)}" if args.without else ""
         print(
-            f"{args.feeds} loopback feeds, 20 items each, ETag {'on' if args.etag else 'off'}, "
-            f"concurrency {args.concurrency}"
+            f"{args.feeds} loopback feeds, 20 items each, {mode}, "
+            f"concurrency {args.concurrency}{without}"
         )
         asyncio.run(run(args, queue.get(timeout=30)))
     finally:

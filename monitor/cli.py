@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -132,6 +133,7 @@ async def _run_once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                 "alerts": summary.alerts,
                 "deliveries": dict(summary.deliveries),
                 "crashed": summary.crashed,
+                "failing": summary.failing,
             }
         )
     return OK if summary.ok else PROBLEM
@@ -189,28 +191,143 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def _feed_state(row: dict[str, Any]) -> str:
+    if not row["active"]:
+        return "removed"
+    if row["disabled_at"]:
+        return "disabled"
+    if row["failing_since"]:
+        return "failing"
+    return str(row["last_status"] or "never polled")
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if loaded is None:
         return PROBLEM
+    if args.action == "enable":
+        enabled = asyncio.run(_with_store(loaded, lambda store: store.enable_feed(args.url)))
+        if not enabled:
+            print(f"no disabled feed with URL {args.url}", file=sys.stderr)
+            return PROBLEM
+        print(f"{args.url}: enabled, polled at the next tick")
+        return OK
     rows = asyncio.run(_with_store(loaded, lambda store: store.list_feeds()))
+    for row in rows:
+        row["state"] = _feed_state(row)
     if args.json:
         for row in rows:
             _print_json(row)
         return OK
     for row in rows:
-        status = row["last_status"] or "never polled"
-        if not row["active"]:
-            status = "removed"
-        print(
-            f"{row['url']}\n  {row['name'] or row['title'] or ''}  status={status}  "
-            f"last_success={_when(row['last_success_at'])}  "
-            f"failures={row['consecutive_failures']}  next={_when(row['next_poll_at'])}  "
-            f"entries={row['entries']}"
-        )
-        if row["last_error"]:
-            print(f"  error: {row['last_error']}")
+        _print_feed(row)
+    states = Counter(row["state"] for row in rows)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    print(f"{_plural(len(rows), 'feed')}: {summary}" if rows else "no feeds yet")
     return OK
+
+
+def _print_feed(row: dict[str, Any]) -> None:
+    print(
+        f"{row['url']}\n  {row['name'] or row['title'] or ''}  status={row['state']}  "
+        f"last_success={_when(row['last_success_at'])}  "
+        f"failures={row['consecutive_failures']}  next={_when(row['next_poll_at'])}  "
+        f"entries={row['entries']}"
+    )
+    if row["effective_url"]:
+        why = {"moved": "it moved permanently", "discovered": "the URL is a page linking to it"}
+        reason = why.get(row["effective_url_source"], row["effective_url_source"])
+        print(f"  fetched from {row['effective_url']} ({reason}; the config URL stays its name)")
+    if row["disabled_at"]:
+        print(f"  disabled {_when(row['disabled_at'])}: {row['disabled_reason']}")
+        print(f"  to poll it again: newsmon feeds enable {row['url']}")
+    elif row["failing_since"]:
+        print(f"  failing since {_when(row['failing_since'])}; still retried")
+    if row["last_error"] and not row["disabled_at"]:
+        print(f"  error ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+
+
+# --- discover ----------------------------------------------------------------------------------
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from monitor.config.schema import Settings
+
+    settings = Settings()
+    if Path(args.config).exists():
+        loaded = _load(args)
+        if loaded is None:
+            return PROBLEM
+        settings = loaded.settings
+    report = asyncio.run(_discover(args.url, settings, args.allow_private))
+    if args.json:
+        _print_json(report)
+    else:
+        _print_discovery(report)
+    return OK if report["feeds"] else PROBLEM
+
+
+async def _discover(url: str, settings: Any, allow_private: bool) -> dict[str, Any]:
+    """What ``url`` is: a feed, or a page and the feeds it links to (each one tried)."""
+    from monitor.discover import find_feed_links
+    from monitor.errors import NotAFeed, UpdateError
+    from monitor.fetch import Fetcher, make_session
+    from monitor.parse import parse_feed
+
+    defaults = settings.defaults
+    session = make_session(concurrency=4, per_host=2, user_agent=defaults.user_agent)
+    fetcher = Fetcher(session, defaults.max_body)
+
+    async def read(target: str) -> tuple[dict[str, Any], list[Any]]:
+        """A report on ``target``, and the feed links if it is an HTML page."""
+        try:
+            fetched = await fetcher.fetch(
+                target,
+                etag=None,
+                last_modified=None,
+                deadline=defaults.timeout,
+                allow_private=allow_private or defaults.allow_private,
+            )
+            assert fetched.body is not None
+            feed = parse_feed(fetched.body, fetched.url, fetched.headers)
+        except NotAFeed as e:
+            links = find_feed_links(fetched.body or b"", fetched.url) if e.links else []
+            return {"url": target, "error": e.message}, links
+        except UpdateError as e:
+            return {"url": target, "error": e.message}, []
+        return {"url": target, "title": feed.title, "entries": len(feed.entries)}, []
+
+    try:
+        first, links = await read(url)
+        report: dict[str, Any] = {"url": url, "is_feed": "entries" in first, "feeds": []}
+        if "entries" in first:
+            report["feeds"].append(first)
+        elif not links:
+            report["error"] = first["error"]
+        for link in links:
+            found, _ = await read(link.url)
+            report["feeds"].append(
+                {"type": link.type, **found, "title": found.get("title") or link.title}
+            )
+        return report
+    finally:
+        await session.close()
+
+
+def _print_discovery(report: dict[str, Any]) -> None:
+    url = report["url"]
+    if report["is_feed"]:
+        [feed] = report["feeds"]
+        print(f"{url} is a feed: {feed['title'] or '(untitled)'}, {feed['entries']} entries")
+        return
+    if "error" in report:
+        print(f"{url}: {report['error']}")
+        return
+    print(f"{url} is an HTML page; it links to {_plural(len(report['feeds']), 'feed')}:")
+    for feed in report["feeds"]:
+        title = f"  {feed['title']!r}" if feed.get("title") else ""
+        state = f"{feed['entries']} entries" if "entries" in feed else f"error: {feed['error']}"
+        print(f"  {feed['url']}  ({feed['type']}){title}  {state}")
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -276,7 +393,8 @@ async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     code = OK
     for name in args.sources:
         try:
-            entries = entries_from(await read_source(name))
+            allow_private = args.allow_private or loaded.settings.defaults.allow_private
+            entries = entries_from(await read_source(name, allow_private=allow_private))
         except MonitorError as e:
             print(f"newsmon: {e}", file=sys.stderr)
             code = PROBLEM
@@ -426,6 +544,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     feeds = commands.add_parser("feeds", parents=[common], help="feed status")
     feeds.set_defaults(func=cmd_feeds)
+    feed_actions = feeds.add_subparsers(dest="action", metavar="ACTION")
+    enable = feed_actions.add_parser(
+        "enable", parents=[common], help="poll a feed disabled by 410 Gone again"
+    )
+    enable.add_argument("url")
+
+    discover = commands.add_parser(
+        "discover", parents=[common], help="find the feeds a site or article URL links to"
+    )
+    discover.add_argument("url")
+    discover.add_argument(
+        "--allow-private", action="store_true", help="allow loopback and private addresses"
+    )
+    discover.set_defaults(func=cmd_discover)
 
     alerts = commands.add_parser("alerts", parents=[common], help="recent alerts; replay dead ones")
     alerts.add_argument("--status", choices=["pending", "delivered", "dead", "digested"])
@@ -449,6 +581,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="show how each rule term is normalised and stemmed"
     )
     test_rules.add_argument("--lang", help="the articles' language when the source does not say")
+    test_rules.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="let a URL source be on loopback or a private network",
+    )
     test_rules.set_defaults(func=cmd_test_rules)
     sinks = commands.add_parser(
         "sinks", parents=[common], help="sink state (disabled by a 410?) and alert counts"

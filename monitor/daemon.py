@@ -19,7 +19,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +33,11 @@ from monitor.digest import cut_digest, digest_trigger
 from monitor.dispatch import Dispatcher, sink_policies
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, make_session
-from monitor.parse import make_parse_pool
+from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks, sink_fingerprint
 from monitor.store import FeedSchedule, Store
+from monitor.store.batch import PollRecorder
 from monitor.systemd import notify, watchdog_interval
 from monitor.types import UpdateResult
 
@@ -102,6 +102,7 @@ class OnceSummary:
     alerts: int = 0
     deliveries: Counter[str] = field(default_factory=Counter)
     crashed: int = 0
+    failing: int = 0
 
     @property
     def ok(self) -> bool:
@@ -117,7 +118,7 @@ class Daemon:
         *,
         config_path: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
-        parse_executor: Executor | str | None = "pool",
+        parse_pool: Parser | str | None = "pool",
         tick: float = 1.0,
         drain_timeout: float = 20.0,
     ) -> None:
@@ -127,7 +128,7 @@ class Daemon:
         self.tick = tick
         self.drain_timeout = drain_timeout
         self.node = config.settings.node_id
-        self._parse_executor_option = parse_executor
+        self._parse_pool_option = parse_pool
         self._feed_tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
@@ -151,23 +152,27 @@ class Daemon:
             user_agent=defaults.user_agent,
         )
         self._stack.push_async_callback(session.close)
+        # Webhooks are the user's own endpoints, often on the local network: no address guard.
         self.sink_session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=defaults.deliveries * 2),
             timeout=aiohttp.ClientTimeout(total=None, connect=10),
         )
         self._stack.push_async_callback(self.sink_session.close)
-        executor = self._parse_executor_option
-        if executor == "pool":
-            pool = make_parse_pool()
-            self._stack.callback(pool.shutdown, wait=False, cancel_futures=True)
-            executor = pool
-        assert executor is None or isinstance(executor, Executor)
+        pool = self._parse_pool_option
+        if pool == "pool":
+            owned = ParsePool(defaults.parse_workers, memory_limit=defaults.parse_memory)
+            self._stack.push_async_callback(owned.close)
+            pool = owned
+        assert not isinstance(pool, str)
+        self.recorder = PollRecorder(self.store, self.node)
+        self._stack.push_async_callback(self.recorder.drain)
         self.pipeline = Pipeline(
             self.store,
-            Fetcher(session, defaults.max_body),
-            executor,
+            Fetcher(session, defaults.max_body, defaults.per_host),
+            pool,
             self.node,
             on_alerts=self._alerts_created,
+            recorder=self.recorder,
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -186,9 +191,10 @@ class Daemon:
 
     @property
     def feed_lease(self) -> float:
+        """Long enough for a poll that fetches and parses twice (a page, then its feed)."""
         settings = self.config.settings
         longest = max([settings.timeout(f) for f in settings.feeds] or [settings.defaults.timeout])
-        return longest + settings.defaults.parse_timeout + 60
+        return 2 * (longest + settings.defaults.parse_timeout) + 60
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -208,6 +214,7 @@ class Daemon:
                 summary.crashed += 1
                 continue
             summary.feeds[result.status] += 1
+            summary.failing += result.failing
             summary.new += result.new
             summary.alerts += result.alerts
         summary.deliveries = await self.deliver_due()

@@ -22,6 +22,7 @@ DEMO_CONFIG = """\
 state: sqlite:///{state}
 defaults:
   first_sync: alert        # a demo wants alerts on what is already in the feed
+  allow_private: true      # the demo's feed is served on 127.0.0.1
 feeds:
   - url: {base}/feed.xml
     name: Tagar (demo)
@@ -94,7 +95,7 @@ async def run_demo() -> int:
             print(f"Serving the seed feed at {base}/feed.xml (3 items: one about Belarus and")
             print("sanctions, one about chili prices, one about football).")
             print(f"Running newsmon once with a webhook receiver at {base}/hook ...\n")
-            async with Daemon(load_config(config), parse_executor=None) as daemon:
+            async with Daemon(load_config(config), parse_pool=None) as daemon:
                 summary = await daemon.run_once()
     finally:
         await runner.cleanup()

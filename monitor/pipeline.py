@@ -1,26 +1,29 @@
 """One feed update, from a claimed feed to one recorded transaction::
 
     store.claim_due_feeds(node, lease, limit)     -> FeedForUpdate
-    | fetcher.fetch(url, etag, last_modified)     -> FetchResult (200 body | 304) or FetchError
-    | parse_in(pool, body)                        -> ParsedFeed or ParseError
+    | fetcher.fetch(fetch_url, etag, modified)    -> FetchResult (200 body | 304) or FetchError
+    | body hash, then scan_fingerprint(body)      -> the same as last time: no parse
+    | parse_in(pool, body)                        -> ParsedFeed, or NotAFeed (an HTML page:
+                                                     fetch the feed it links to, once) or ParseError
     | identify(entries)                           -> Identified (key, canonical url, hash)
     | store.get_entries_for_update(feed, keys)    -> {key: StoredEntry}
     | Decider(now, first_sync, backfill).decide   -> EntryChange NEW | UPDATED | SAME
     | rules.match(article)                        -> Match(rule, hits)   for changes that may alert
-    | store.record_update(FeedUpdateIntent)       -> feed state + entries + matches + outbox rows
+    | next_poll_delay(policy, failures, hints)    -> when to come back
+    | recorder.record(FeedUpdateIntent)           -> feed state + entries + matches + outbox rows
 
-A failing feed is a value (an ``error`` intent, backed off); it never affects other feeds. Any
-other exception is a bug: it is logged as critical and re-raised. Each update ends with exactly
-one ``feed.updated`` log line.
+A failing feed is a value (an ``error`` intent, backed off; ``gone`` for 410, which disables it);
+it never affects other feeds. Any other exception is a bug: it is logged as critical and
+re-raised. Each update ends with exactly one ``feed.updated`` log line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -31,33 +34,121 @@ from monitor.articles import article_from_entry, resolve_language
 from monitor.config import LoadedConfig
 from monitor.config.schema import FeedSpec, Settings, sink_names_for
 from monitor.decide import Decider, identify
-from monitor.errors import UpdateError
+from monitor.errors import HTTPStatusError, NotAFeed, UpdateError
 from monitor.fetch import Fetcher
-from monitor.parse import parse_in
-from monitor.schedule import next_poll_delay
+from monitor.parse import Parser, parse_in
+from monitor.scan import scan_fingerprint
+from monitor.schedule import PollHints, PollPolicy, cache_lifetime, entry_interval, next_poll_delay
 from monitor.store import Store
+from monitor.store.batch import PollRecorder
 from monitor.types import (
     AlertDraft,
     ChangeKind,
     EntryChange,
     EntryWrite,
     FeedForUpdate,
+    FeedRhythm,
     FeedUpdateIntent,
+    FetchResult,
     ParsedFeed,
+    RedirectSeen,
+    Relocation,
     UpdateResult,
 )
 
 log = structlog.get_logger("newsmon.feed")
+
+# A permanent redirect seen this many polls in a row moves the feed (one 301 may be a mistake).
+MOVE_AFTER = 3
+LARGE_BODY = 1024 * 1024
+
+
+def poll_policy(settings: Settings, spec: FeedSpec) -> PollPolicy:
+    low, high = settings.interval_bounds(spec)
+    defaults = settings.defaults
+    return PollPolicy(
+        interval=settings.interval(spec),
+        min_interval=low,
+        max_interval=high,
+        adaptive=settings.adaptive(spec),
+        max_backoff=defaults.max_backoff,
+        jitter=defaults.jitter,
+        failing_after=defaults.failing_after,
+    )
+
+
+def follow_redirect(
+    feed: FeedForUpdate, moved_to: str | None
+) -> tuple[RedirectSeen, Relocation | None]:
+    """Count a permanent redirect; the same one seen :data:`MOVE_AFTER` polls in a row moves the
+    feed. The configured URL stays the feed's identity: only where it is fetched from changes."""
+    if moved_to is None or moved_to == feed.fetch_url:
+        return RedirectSeen(None, 0), None
+    count = feed.redirect_count + 1 if moved_to == feed.redirect_url else 1
+    if count >= MOVE_AFTER:
+        return RedirectSeen(None, 0), Relocation(moved_to, "moved")
+    return RedirectSeen(moved_to, count), None
+
+
+@dataclass(frozen=True)
+class _Validators:
+    """What identifies a body read: the server's validators and our two hashes of it."""
+
+    etag: str | None
+    last_modified: str | None
+    body_hash: str
+    scan_hash: str
+
+    @classmethod
+    def of(cls, result: FetchResult) -> _Validators:
+        assert result.body is not None
+        return cls(
+            result.etag,
+            result.last_modified,
+            hashlib.sha256(result.body).hexdigest(),
+            scan_fingerprint(result.body, result.headers.get("content-type")),
+        )
+
+    @classmethod
+    async def read(cls, result: FetchResult) -> _Validators:
+        """:meth:`of`, in a thread for big bodies (10 MiB take some 30 ms to hash and scan)."""
+        assert result.body is not None
+        if len(result.body) > LARGE_BODY:
+            return await asyncio.to_thread(cls.of, result)
+        return cls.of(result)
+
+    def saved_by(self, intent: FeedUpdateIntent) -> FeedUpdateIntent:
+        return replace(
+            intent,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            body_hash=self.body_hash,
+            scan_hash=self.scan_hash,
+        )
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A fetched body and what the poll learnt on the way to it."""
+
+    result: FetchResult
+    redirect: RedirectSeen
+    relocation: Relocation | None
 
 
 @dataclass
 class Pipeline:
     store: Store
     fetcher: Fetcher
-    parse_executor: Executor | None
+    parse_pool: Parser | None
     node: str
     rng: random.Random = field(default_factory=random.Random)
     on_alerts: Callable[[int], None] | None = None
+    recorder: PollRecorder | None = None
+
+    def __post_init__(self) -> None:
+        if self.recorder is None:
+            self.recorder = PollRecorder(self.store, self.node)
 
     async def update_feed(self, feed: FeedForUpdate, config: LoadedConfig) -> UpdateResult:
         """Poll, decide, match and record one claimed feed; returns what happened."""
@@ -65,9 +156,11 @@ class Pipeline:
         with structlog.contextvars.bound_contextvars(feed=feed.url):
             try:
                 result = await self._update(feed, config)
-            except Exception:
+            except Exception as e:
+                # The exception itself: async log calls format in a thread, where
+                # ``exc_info=True`` would find no exception.
                 await log.acritical(
-                    "feed.updated", status="critical", reason="unexpected error", exc_info=True
+                    "feed.updated", status="critical", reason="unexpected error", exc_info=e
                 )
                 raise
             ms = round((time.monotonic() - started) * 1000)
@@ -94,64 +187,173 @@ class Pipeline:
         if spec is None:  # removed from the config while it was being claimed
             await self.store.release_feed(feed.id, self.node)
             return UpdateResult(feed.url, "removed")
+        policy = poll_policy(settings, spec)
         try:
-            intent = await self._poll(feed, spec, config, now)
+            intent = await self._poll(feed, spec, config, policy, now)
         except UpdateError as e:
-            failures = feed.consecutive_failures + 1
-            intent = FeedUpdateIntent(
-                feed.id,
-                now,
-                self._next_poll(settings.interval(spec), failures, now, settings),
-                "error",
-                error=e.message,
-            )
-        outcome = await self.store.record_update(intent, self.node)
+            intent = self._failed(feed, policy, e, now)
+        assert self.recorder is not None
+        outcome = await self.recorder.record(intent)
         if not outcome.recorded:
             return UpdateResult(feed.url, "lease_lost", error="another node took over this feed")
+        await self._announce(feed, intent, policy)
         new = sum(1 for w in intent.entries if w.change.kind is ChangeKind.NEW)
         updated = sum(1 for w in intent.entries if w.change.kind is ChangeKind.UPDATED)
         matched = sum(1 for w in intent.entries if w.matches)
         return UpdateResult(
-            feed.url, intent.status, new, updated, matched, outcome.alerts, intent.error
+            feed.url,
+            intent.status,
+            new,
+            updated,
+            matched,
+            outcome.alerts,
+            intent.error,
+            intent.failing,
         )
 
-    async def _poll(
-        self, feed: FeedForUpdate, spec: FeedSpec, config: LoadedConfig, now: datetime
+    def _failed(
+        self, feed: FeedForUpdate, policy: PollPolicy, error: UpdateError, now: datetime
     ) -> FeedUpdateIntent:
-        settings = config.settings
-        next_poll = self._next_poll(settings.interval(spec), 0, now, settings)
-        fetched = await self.fetcher.fetch(
-            feed.url,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            deadline=settings.timeout(spec),
-        )
-        if fetched.not_modified:
-            return FeedUpdateIntent(feed.id, now, next_poll, "not_modified")
-        assert fetched.body is not None
-        body_hash = hashlib.sha256(fetched.body).hexdigest()
-        if body_hash == feed.body_hash:  # a 200 with the same bytes: unchanged, skip the parse
-            return FeedUpdateIntent(feed.id, now, next_poll, "not_modified")
-        parsed = await parse_in(
-            self.parse_executor,
-            fetched.body,
-            fetched.url,
-            fetched.headers,
-            settings.defaults.parse_timeout,
-        )
-        if parsed.warning:
-            await log.awarning("feed.malformed", warning=parsed.warning)
-        writes = await self._decide(feed, spec, config, parsed, now)
+        failures = feed.consecutive_failures + 1
+        retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+        delay = next_poll_delay(policy, failures, PollHints(retry_after=retry_after), rng=self.rng)
+        gone = isinstance(error, HTTPStatusError) and error.status == 410
         return FeedUpdateIntent(
             feed.id,
             now,
-            next_poll,
-            "ok",
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            body_hash=body_hash,
-            title=parsed.title,
-            entries=tuple(writes),
+            now + timedelta(seconds=delay),
+            "gone" if gone else "error",
+            error=f"{error.message}: feed disabled" if gone else error.message,
+            error_kind=error.kind,
+            failing=failures >= policy.failing_after,
+        )
+
+    async def _announce(
+        self, feed: FeedForUpdate, intent: FeedUpdateIntent, policy: PollPolicy
+    ) -> None:
+        """Log the changes of state an operator should see once, not on every poll."""
+        if intent.relocation is not None:
+            await log.awarning(
+                "feed.relocated",
+                fetch_from=intent.relocation.url,
+                was=feed.fetch_url,
+                reason=intent.relocation.source,
+                hint="the config keeps the old URL as the feed's identity; update it when ready",
+            )
+        if intent.status == "gone":
+            await log.aerror("feed.disabled", reason=intent.error)
+        elif intent.failing and feed.consecutive_failures < policy.failing_after:
+            await log.aerror(
+                "feed.failing",
+                failures=feed.consecutive_failures + 1,
+                retry_in=round((intent.next_poll_at - intent.attempted_at).total_seconds()),
+            )
+
+    async def _poll(
+        self,
+        feed: FeedForUpdate,
+        spec: FeedSpec,
+        config: LoadedConfig,
+        policy: PollPolicy,
+        now: datetime,
+    ) -> FeedUpdateIntent:
+        settings = config.settings
+        fetched = await self._fetch(feed, feed.fetch_url, settings, spec, conditional=True)
+        result = fetched.result
+        hints = PollHints(
+            entry_interval=feed.entry_interval,
+            publisher_interval=feed.publisher_interval,
+            cache_lifetime=cache_lifetime(result.headers, now),
+        )
+        unchanged = FeedUpdateIntent(
+            feed.id,
+            now,
+            now + timedelta(seconds=next_poll_delay(policy, 0, hints, rng=self.rng)),
+            "not_modified",
+            redirect=fetched.redirect,
+            relocation=fetched.relocation,
+        )
+        if result.not_modified:
+            return unchanged
+        validators = await _Validators.read(result)
+        if validators.body_hash == feed.body_hash:  # a 200 with the same bytes: no parse
+            return validators.saved_by(unchanged)
+        if feed.synced and validators.scan_hash == feed.scan_hash:  # only dates, comments differ
+            return validators.saved_by(replace(unchanged, status="unchanged"))
+        parsed, fetched = await self._parse(feed, fetched, settings, spec)
+        if fetched.result is not result:  # a page led to its feed: save the feed's validators
+            validators = await _Validators.read(fetched.result)
+        if parsed.warning:
+            await log.awarning("feed.malformed", warning=parsed.warning)
+        rhythm = FeedRhythm(
+            entry_interval(tuple(e.published for e in parsed.entries), now),
+            parsed.publisher_interval,
+        )
+        hints = replace(
+            hints,
+            entry_interval=rhythm.entry_interval,
+            publisher_interval=rhythm.publisher_interval,
+        )
+        writes = await self._decide(feed, spec, config, parsed, now)
+        return validators.saved_by(
+            FeedUpdateIntent(
+                feed.id,
+                now,
+                now + timedelta(seconds=next_poll_delay(policy, 0, hints, rng=self.rng)),
+                "ok",
+                title=parsed.title,
+                entries=tuple(writes),
+                rhythm=rhythm,
+                redirect=fetched.redirect,
+                relocation=fetched.relocation,
+            )
+        )
+
+    async def _fetch(
+        self,
+        feed: FeedForUpdate,
+        url: str,
+        settings: Settings,
+        spec: FeedSpec,
+        *,
+        conditional: bool,
+    ) -> _Fetched:
+        result = await self.fetcher.fetch(
+            url,
+            etag=feed.etag if conditional else None,
+            last_modified=feed.last_modified if conditional else None,
+            deadline=settings.timeout(spec),
+            allow_private=settings.allow_private(spec),
+        )
+        redirect, relocation = follow_redirect(feed, result.moved_to)
+        return _Fetched(result, redirect, relocation)
+
+    async def _parse(
+        self, feed: FeedForUpdate, fetched: _Fetched, settings: Settings, spec: FeedSpec
+    ) -> tuple[ParsedFeed, _Fetched]:
+        """Parse the body; a page given instead of a feed is followed to the feed it links to,
+        while the feed has never been read (a feed that later serves HTML is broken, not moved).
+        """
+        result = fetched.result
+        assert result.body is not None
+        deadline = settings.defaults.parse_timeout
+        try:
+            parsed = await parse_in(
+                self.parse_pool, result.body, result.url, result.headers, deadline
+            )
+            return parsed, fetched
+        except NotAFeed as e:
+            if not e.links or feed.synced or feed.effective_url is not None:
+                raise
+            link = e.links[0]
+        found = await self._fetch(feed, link, settings, spec, conditional=False)
+        assert found.result.body is not None
+        parsed = await parse_in(
+            self.parse_pool, found.result.body, found.result.url, found.result.headers, deadline
+        )
+        await log.ainfo("feed.discovered", page=result.url, feed_url=link)
+        return parsed, replace(
+            found, redirect=RedirectSeen(None, 0), relocation=Relocation(link, "discovered")
         )
 
     async def _decide(
@@ -203,12 +405,6 @@ class Pipeline:
                     )
                 )
         return EntryWrite(change, tuple(matches), tuple(alerts))
-
-    def _next_poll(
-        self, interval: float, failures: int, now: datetime, settings: Settings
-    ) -> datetime:
-        delay = next_poll_delay(interval, failures, jitter=settings.defaults.jitter, rng=self.rng)
-        return now + timedelta(seconds=delay)
 
 
 def _with_language(change: EntryChange, language: str | None) -> EntryChange:

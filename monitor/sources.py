@@ -34,7 +34,7 @@ class Source:
     content_type: str = ""
 
 
-async def read_source(name: str, *, deadline: float = 30.0) -> Source:
+async def read_source(name: str, *, deadline: float = 30.0, allow_private: bool = False) -> Source:
     """The bytes behind ``name`` (a path, a URL, or ``-``)."""
     if name == "-":
         return Source("<stdin>", sys.stdin.buffer.read(MAX_SOURCE))
@@ -42,7 +42,7 @@ async def read_source(name: str, *, deadline: float = 30.0) -> Source:
         session = make_session(concurrency=2, per_host=2, user_agent=None)
         try:
             result = await Fetcher(session, MAX_SOURCE).fetch(
-                name, etag=None, last_modified=None, deadline=deadline
+                name, etag=None, last_modified=None, deadline=deadline, allow_private=allow_private
             )
         except FetchError as e:
             raise SourceError(str(e)) from e

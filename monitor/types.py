@@ -15,7 +15,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FeedForUpdate:
-    """A feed claimed for polling, with what the last poll left behind."""
+    """A feed claimed for polling, with what the last polls left behind.
+
+    ``url`` is the configured URL, the feed's identity; ``effective_url``, when set, is where
+    the feed is fetched from now (it moved for good, or ``url`` was a page that links to it).
+    """
 
     id: int
     url: str
@@ -24,11 +28,25 @@ class FeedForUpdate:
     body_hash: str | None
     synced: bool
     consecutive_failures: int
+    effective_url: str | None = None
+    scan_hash: str | None = None
+    entry_interval: float | None = None
+    publisher_interval: float | None = None
+    redirect_url: str | None = None
+    redirect_count: int = 0
+
+    @property
+    def fetch_url(self) -> str:
+        return self.effective_url or self.url
 
 
 @dataclass(frozen=True)
 class FetchResult:
-    """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified."""
+    """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified.
+
+    ``url`` is where the body came from after redirects; ``moved_to`` is where the leading
+    permanent redirects (301, 308) led, if there were any.
+    """
 
     url: str
     status: int
@@ -36,6 +54,7 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     headers: dict[str, str] = field(default_factory=dict)
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -58,11 +77,15 @@ class ParsedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
+    """A feed document as plain data; ``publisher_interval`` is its ``<ttl>`` or
+    ``sy:updatePeriod`` hint in seconds."""
+
     title: str | None
     link: str | None
     language: str | None
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None
+    publisher_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,19 +137,56 @@ class EntryWrite:
 
 
 @dataclass(frozen=True)
+class Relocation:
+    """Where a feed is fetched from from now on, and why (``moved`` or ``discovered``)."""
+
+    url: str
+    source: str
+
+
+@dataclass(frozen=True)
+class RedirectSeen:
+    """A permanent redirect seen ``count`` polls in a row (``url`` None: none this time)."""
+
+    url: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class FeedRhythm:
+    """How often a feed publishes: observed from its entries, and as its publisher says."""
+
+    entry_interval: float | None
+    publisher_interval: float | None
+
+
+@dataclass(frozen=True)
 class FeedUpdateIntent:
-    """Everything one poll decided, recorded in one transaction whatever the outcome."""
+    """Everything one poll decided, recorded in one transaction whatever the outcome.
+
+    ``status`` is ``ok`` (parsed), ``not_modified`` (304 or the same bytes), ``unchanged`` (new
+    bytes, but the scan found no entry changed), ``error`` or ``gone`` (410: disabled). The
+    validators (``etag``, ``last_modified``, ``body_hash``, ``scan_hash``) are saved when
+    ``body_hash`` is set, i.e. whenever a body was read; the ``None`` fields after them leave
+    the stored state as it is.
+    """
 
     feed_id: int
     attempted_at: datetime
     next_poll_at: datetime
-    status: str  # ok | not_modified | error
+    status: str
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    scan_hash: str | None = None
     error: str | None = None
+    error_kind: str | None = None
     title: str | None = None
     entries: tuple[EntryWrite, ...] = ()
+    rhythm: FeedRhythm | None = None
+    redirect: RedirectSeen | None = None
+    relocation: Relocation | None = None
+    failing: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +200,7 @@ class UpdateResult:
     matched: int = 0
     alerts: int = 0
     error: str | None = None
+    failing: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from monitor.config import LoadedConfig, load_config
 from monitor.daemon import Daemon, OnceSummary
+from tests.evil_server import EvilServer
 
 DATA = Path(__file__).parent / "data"
 PG_URL = os.environ.get("NEWSMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -207,6 +208,15 @@ async def feeds() -> AsyncIterator[FeedServer]:
 
 
 @pytest.fixture
+async def evil(seed_feed: bytes) -> AsyncIterator[EvilServer]:
+    """The fault-injecting server (tests/evil_server.py), on 127.0.0.1 and 127.0.0.2."""
+    server = EvilServer(seed_feed)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     server = Receiver()
     await server.start()
@@ -293,6 +303,6 @@ def write_config(tmp_path: Path) -> Any:
 async def run_once(config: Path | LoadedConfig, clock: FakeClock, **options: Any) -> OnceSummary:
     """One ``run --once`` pass in-process, as a fresh daemon (a restart each time)."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
-    options.setdefault("parse_executor", None)
+    options.setdefault("parse_pool", None)
     async with Daemon(loaded, clock=clock, **options) as daemon:
         return await daemon.run_once()

@@ -39,6 +39,7 @@ state: sqlite:///{state}
 defaults:
   interval: 1s
   backfill: all
+  allow_private: true
 feeds:
   - url: {feed}
 rules:
@@ -117,6 +118,7 @@ async def test_run_once_polls_delivers_and_reports(
         "alerts": 1,
         "deliveries": {"delivered": 1},
         "crashed": 0,
+        "failing": 0,
     }
     assert len(receiver.deliveries) == 1
     summary = [json.loads(line) for line in err.splitlines() if '"feed.updated"' in line]
@@ -334,7 +336,13 @@ async def test_test_rules_reads_html_from_stdin_and_explains(write_config) -> No
 async def test_test_rules_fetches_a_feed_url(write_config, feeds: FeedServer, seed_feed) -> None:
     config = write_config(RULES_CONFIG)
     url = feeds.set("seed.xml", seed_feed)
-    code, out, err = await newsmon("test-rules", "--json", "--config", str(config), url)
+    code, _, err = await newsmon("test-rules", "--json", "--config", str(config), url)
+    assert code == 1
+    assert "not a public address" in err
+    assert not feeds.hits("seed.xml")  # refused before connecting
+    code, out, err = await newsmon(
+        "test-rules", "--json", "--allow-private", "--config", str(config), url
+    )
     assert code == 0, err
     assert len(out.splitlines()) == 3
     assert feeds.hits("seed.xml")
@@ -356,7 +364,7 @@ async def test_rule_edits_are_picked_up_within_two_seconds_and_bad_ones_refused(
     url = feeds.set("seed.xml", seed_feed)
     rules = write_config("rules:\n  - id: belarus\n    query: 'Belarus*'\n", name="rules.yaml")
     config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults:\n  interval: 1s\n"
+        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults:\n  interval: 1s\n  allow_private: true\n"
         f"feeds:\n  - url: {url}\ninclude: rules.yaml\n"
         f"sinks:\n  hook: {{type: webhook, url: '{receiver.url}'}}\n"
     )
@@ -457,3 +465,71 @@ async def test_a_dead_alert_is_listed_and_replayed_from_the_command_line(
     code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
     assert json.loads(out)["deliveries"] == {"delivered": 1}
     assert receiver.ids() == [dead["id"], dead["id"]]
+
+
+async def test_discover_lists_the_feeds_a_page_links_to(evil, seed_feed: bytes) -> None:
+    feed = evil.set("feed.xml", seed_feed)
+    evil.set(
+        "page.html",
+        b"<!DOCTYPE html><html><head><title>News</title>"
+        b'<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">'
+        b'<link rel="alternate" type="application/atom+xml" href="/gone.xml">'
+        b"</head><body></body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    page = evil.url("page.html")
+    code, out, _ = await newsmon("discover", page, "--allow-private", "--config", "/nonexistent")
+    assert code == 0
+    assert out.splitlines() == [
+        f"{page} is an HTML page; it links to 2 feeds:",
+        f"  {feed}  (application/rss+xml)  'Tagar - Internasional'  3 entries",
+        f"  {evil.url('gone.xml')}  (application/atom+xml)  error: HTTP 404 Not Found",
+    ]
+    code, out, _ = await newsmon("discover", feed, "--allow-private", "--json")
+    assert code == 0
+    assert json.loads(out)["is_feed"] is True
+    code, out, _ = await newsmon("discover", page)
+    assert code == 1
+    assert "not a public address (allow_private: true allows it)" in out
+    assert len(evil.hits("page.html")) == 1  # the refused attempt never reached the server
+
+
+async def test_feeds_shows_moved_failing_and_disabled_feeds(
+    write_config, tmp_path: Path, evil, seed_feed: bytes, clock
+) -> None:
+    from tests.conftest import run_once
+
+    new = evil.set("new.xml", seed_feed)
+    moved = evil.url(f"redirect?s=308&to={new}")
+    broken = evil.set("broken.xml", b"", status=404)
+    gone = evil.set("gone.xml", b"", status=410)
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 's.db'}\n"
+        "defaults:\n  allow_private: true\n  failing_after: 2\n"
+        f"feeds:\n  - url: '{moved}'\n  - url: {broken}\n  - url: {gone}\n"
+    )
+    for _ in range(3):
+        clock.advance(86400)
+        await run_once(config, clock)
+
+    code, out, _ = await newsmon("feeds", "--config", str(config))
+    assert code == 0
+    assert f"  fetched from {new} (it moved permanently; the config URL stays its name)" in out
+    assert "status=failing" in out
+    assert "  error (http): HTTP 404 Not Found" in out
+    assert "status=disabled" in out
+    assert "disabled 2026-11" in out
+    assert f"  to poll it again: newsmon feeds enable {gone}" in out
+    assert out.splitlines()[-1] == "3 feeds: 1 disabled, 1 failing, 1 not_modified"
+
+    code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
+    rows = {row["url"]: row for row in map(json.loads, out.splitlines())}
+    assert rows[moved]["effective_url"] == new
+    assert rows[broken]["state"] == "failing"
+    assert rows[broken]["consecutive_failures"] == 3
+
+    code, out, _ = await newsmon("feeds", "enable", gone, "--config", str(config))
+    assert code == 0
+    code, _, err = await newsmon("feeds", "enable", gone, "--config", str(config))
+    assert code == 1
+    assert "no disabled feed" in err

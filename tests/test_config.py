@@ -407,3 +407,43 @@ sinks:
     assert a.rate == pytest.approx(1 / 3)
     assert (settings.concurrency(b), settings.retries(b)) == (8, (5.0,))
     assert b.secrets == ()
+
+
+def test_fetching_settings_combine_defaults_and_feeds(write_config) -> None:
+    """allow_private, adaptive and the interval bounds: a feed's own value wins; a feed minimum
+    above the default maximum raises that maximum."""
+    loaded = load_config(
+        write_config(
+            "defaults:\n  allow_private: true\n  min_interval: 1m\n  max_interval: 2h\n"
+            "  failing_after: 3\n  max_backoff: 12h\n"
+            "feeds:\n  - url: http://a.example/f\n"
+            "  - url: http://b.example/f\n    allow_private: false\n    adaptive: true\n"
+            "    min_interval: 3h\n"
+        )
+    )
+    settings = loaded.settings
+    a, b = settings.feeds
+    assert (settings.allow_private(a), settings.allow_private(b)) == (True, False)
+    assert (settings.adaptive(a), settings.adaptive(b)) == (False, True)
+    assert settings.interval_bounds(a) == (60, 7200)
+    assert settings.interval_bounds(b) == (10800, 10800)
+    assert (settings.defaults.failing_after, settings.defaults.max_backoff) == (3, 43200)
+
+
+def test_private_addresses_are_refused_by_default(write_config) -> None:
+    loaded = load_config(write_config("feeds:\n  - url: http://a.example/f\n"))
+    assert loaded.settings.allow_private(loaded.settings.feeds[0]) is False
+
+
+def test_fetching_settings_errors_have_positions(write_config) -> None:
+    path = write_config(
+        "defaults:\n  allow_private: maybe\n"
+        "feeds:\n  - url: http://a.example/f\n    min_interval: 10m\n    max_interval: 5m\n"
+    )
+    assert problems(path) == [
+        f"{path}:2:18: defaults.allow_private: Input should be a valid boolean, unable to "
+        "interpret input",
+        f"{path}:4:5: feeds[0]: min_interval is longer than max_interval",
+    ]
+    path = write_config("defaults:\n  min_interval: 2h\n  max_interval: 1h\n")
+    assert problems(path) == [f"{path}:2:3: defaults: min_interval is longer than max_interval"]

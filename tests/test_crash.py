@@ -39,6 +39,7 @@ state: sqlite:///{state}
 defaults:
   interval: 2s
   backfill: all
+  allow_private: true
 feeds:
 {feeds}
 rules:

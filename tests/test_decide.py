@@ -9,7 +9,6 @@ import pytest
 
 from monitor.decide import Decider, identify
 from monitor.identity import canonical_url, content_hash, entry_key
-from monitor.schedule import next_poll_delay
 from monitor.types import ChangeKind, ParsedEntry, StoredEntry
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -97,16 +96,3 @@ def test_known_entries_are_same_or_updated_and_never_alert() -> None:
         (ChangeKind.SAME, False),
         (ChangeKind.UPDATED, False),
     ]
-
-
-@pytest.mark.parametrize(
-    ("interval", "failures", "low", "high"),
-    [(600, 0, 540, 660), (600, 1, 540, 660), (600, 2, 1080, 1320), (60, 20, 19440, 23760)],
-)
-def test_next_poll_backs_off_exponentially_with_jitter(
-    interval: float, failures: int, low: float, high: float
-) -> None:
-    delays = [next_poll_delay(interval, failures) for _ in range(200)]
-    assert low <= min(delays)
-    assert max(delays) <= high
-    assert len(set(delays)) > 1

@@ -27,6 +27,7 @@ CONFIG = """\
 state: {state}
 defaults:
   backfill: all
+  allow_private: true
 feeds:
   - url: {feed}
     name: Tagar
@@ -236,7 +237,7 @@ async def test_the_daemon_runs_one_cron_job_per_digest_sink_in_its_time_zone(
     feeds.set("seed.xml", seed_feed)
     stop = asyncio.Event()
     async with Daemon(
-        load_config(digest_config), config_path=digest_config, parse_executor=None
+        load_config(digest_config), config_path=digest_config, parse_pool=None
     ) as daemon:
         running = asyncio.create_task(daemon.run(stop))
         try:

@@ -16,6 +16,7 @@ SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24tdGVzdHM="
 CONFIG = """\
 state: {state}
 defaults:
+  allow_private: true
   {first_sync}
 feeds:
   - url: {feed}
@@ -218,7 +219,7 @@ async def test_parsing_in_the_process_pool_gives_the_same_alerts(
 ) -> None:
     """The default parse path (a fork-server process pool) produces the same alerts."""
     feeds.set("seed.xml", seed_feed)
-    summary = await run_once(load_config(make_config()), clock, parse_executor="pool")
+    summary = await run_once(load_config(make_config()), clock, parse_pool="pool")
     assert summary.new == 3
     assert sorted(d.json["data"]["rule"]["id"] for d in receiver.deliveries) == [
         "belarus",

@@ -134,6 +134,7 @@ CONFIG = """\
 state: sqlite:///{state}
 defaults:
   backfill: all
+  allow_private: true
 feeds:
   - url: {feed}
     name: "Evil <b>Feed</b> @everyone"
@@ -248,7 +249,7 @@ async def test_chat_errors_never_carry_the_token(
     url = feeds.set("evil.xml", EVIL_FEED)
     closed = f"http://127.0.0.1:{free_port()}"
     config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults: {{backfill: all}}\n"
+        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults: {{backfill: all, allow_private: true}}\n"
         f"feeds: [{{url: '{url}'}}]\nrules: [{{id: b, query: 'Belarus'}}]\n"
         f"sinks:\n  tg: {{type: telegram, token: '{TELEGRAM_TOKEN}', chat_id: 1, "
         f"api_url: '{closed}'}}\n"
@@ -359,7 +360,7 @@ async def test_apprise_delivers_through_its_json_plugin(
     url = feeds.set("evil.xml", EVIL_FEED)
     target = receiver.url.replace("http://", "json://")
     config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults: {{backfill: all}}\n"
+        f"state: sqlite:///{tmp_path / 's.db'}\ndefaults: {{backfill: all, allow_private: true}}\n"
         f"feeds: [{{url: '{url}'}}]\nrules: [{{id: b, name: Belarus, query: 'Belarus'}}]\n"
         f"sinks:\n  any: {{type: apprise, urls: '{target}'}}\n"
     )

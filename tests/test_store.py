@@ -19,8 +19,11 @@ from monitor.types import (
     ChangeKind,
     EntryChange,
     EntryWrite,
+    FeedRhythm,
     FeedUpdateIntent,
     ParsedEntry,
+    RedirectSeen,
+    Relocation,
 )
 from tests.conftest import FakeClock
 
@@ -260,3 +263,107 @@ async def test_syncing_sinks_re_enables_a_changed_sink_and_kills_orphans(
     [dead] = await store.list_alerts(state="dead")
     assert dead["last_error"] == "its sink is no longer configured"
     assert await store.replay_alert("m1")
+
+
+# --- polite fetching (migration 0002) ----------------------------------------------------------
+
+
+def poll(
+    store: Store, feed_id: int, status: str = "not_modified", **fields: object
+) -> FeedUpdateIntent:
+    now = store.now()
+    return FeedUpdateIntent(feed_id, now, now + timedelta(minutes=10), status, **fields)  # type: ignore[arg-type]
+
+
+async def test_entry_less_polls_are_recorded_together_and_a_lost_lease_only_drops_its_own(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(3)])
+    clock.advance(10)
+    first, second, third = await store.claim_due_feeds("n1", 60, 10)
+    clock.advance(61)
+    [taken] = await store.claim_due_feeds("n2", 60, 1)  # n2 takes one of n1's expired leases
+    outcomes = await store.record_polls(
+        [
+            poll(store, first.id, etag="e", body_hash="b", scan_hash="s"),
+            poll(store, second.id, "error", error="HTTP 500", error_kind="http"),
+            poll(store, third.id),
+        ],
+        "n1",
+    )
+    assert [o.recorded for o in outcomes] == [f.id != taken.id for f in (first, second, third)]
+    rows = {r["url"]: r for r in await store.list_feeds()}
+    recorded = {f.url for f in (first, second, third) if f.id != taken.id}
+    for url, row in rows.items():
+        assert (row["last_status"] is not None) == (url in recorded)
+    with pytest.raises(ValueError, match="without entries"):
+        await store.record_polls([intent(store, first.id, new_entry("a"))], "n1")
+
+
+async def test_a_gone_feed_is_disabled_until_enabled_again(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_polls(
+        [poll(store, feed_id, "gone", error="HTTP 410 Gone: feed disabled")], "n1"
+    )
+    [row] = await store.list_feeds()
+    assert row["disabled_at"] == clock.now
+    assert row["disabled_reason"] == "HTTP 410 Gone: feed disabled"
+    clock.advance(10**6)
+    assert await store.claim_due_feeds("n1", 60, 10) == []
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])  # a reload: still off
+    assert await store.claim_due_feeds("n1", 60, 10) == []
+    assert await store.enable_feed("http://a.example/f")
+    assert not await store.enable_feed("http://a.example/f")
+    assert len(await store.claim_due_feeds("n1", 60, 10)) == 1
+
+
+async def test_failing_is_set_once_and_cleared_by_a_success(store: Store, clock: FakeClock) -> None:
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    since = None
+    for failing in (False, True, True):
+        feed_id = await claim_one(store)
+        await store.record_polls([poll(store, feed_id, "error", error="x", failing=failing)], "n1")
+        [row] = await store.list_feeds()
+        since = since or row["failing_since"]
+        clock.advance(700)
+    assert row["consecutive_failures"] == 3
+    assert row["failing_since"] == since == clock.now - timedelta(seconds=1400)
+    feed_id = await claim_one(store)
+    await store.record_polls([poll(store, feed_id)], "n1")
+    [row] = await store.list_feeds()
+    assert (row["consecutive_failures"], row["failing_since"]) == (0, None)
+
+
+async def test_where_a_feed_is_fetched_from_and_its_rhythm_are_remembered(
+    store: Store, clock: FakeClock
+) -> None:
+    """The claimed feed carries what the last polls learnt; the config URL stays its name."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_polls(
+        [
+            poll(
+                store,
+                feed_id,
+                redirect=RedirectSeen("http://b.example/f", 2),
+                relocation=Relocation("http://c.example/f", "moved"),
+                rhythm=FeedRhythm(900.0, 3600.0),
+                body_hash="b",
+                scan_hash="s",
+            )
+        ],
+        "n1",
+    )
+    clock.advance(700)
+    [feed] = await store.claim_due_feeds("n1", 60, 10)
+    assert feed.url == "http://a.example/f"
+    assert feed.fetch_url == "http://c.example/f"
+    assert (feed.redirect_url, feed.redirect_count) == ("http://b.example/f", 2)
+    assert (feed.entry_interval, feed.publisher_interval) == (900.0, 3600.0)
+    assert (feed.body_hash, feed.scan_hash) == ("b", "s")
+    await store.record_polls([poll(store, feed.id, "error", error="timeout")], "n1")
+    clock.advance(700)
+    [again] = await store.claim_due_feeds("n1", 60, 10)
+    assert again.scan_hash == "s"  # a failed poll leaves validators and rhythm alone
+    assert again.entry_interval == 900.0

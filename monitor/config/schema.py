@@ -156,13 +156,28 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_bounds(model: Any) -> Any:
+    low, high = model.min_interval, model.max_interval
+    if low is not None and high is not None and low > high:
+        raise ValueError("min_interval is longer than max_interval")
+    return model
+
+
 class Defaults(Model):
     """Settings every feed inherits unless it overrides them."""
 
     interval: Duration = 600.0
+    adaptive: bool = False
+    min_interval: Duration = 120.0
+    max_interval: Duration = 3600.0
+    max_backoff: Duration = 6 * 3600.0
+    failing_after: int = Field(5, ge=1, le=1000)
     timeout: Duration = 30.0
     parse_timeout: Duration = 60.0
+    parse_workers: int | None = Field(None, ge=1, le=64)
+    parse_memory: Size | None = 1024 * 1024 * 1024
     max_body: Size = 10 * 1024 * 1024
+    allow_private: bool = False
     first_sync: Literal["silent", "alert"] = "silent"
     backfill: Backfill | None = None
     concurrency: int = Field(16, ge=1, le=1024)
@@ -176,16 +191,24 @@ class Defaults(Model):
     retry_after_max: Duration = 3600.0
     timezone: TimeZone = "UTC"
 
+    _bounds = model_validator(mode="after")(_check_bounds)
+
 
 class FeedSpec(Model):
     url: HttpURL
     name: StrictStr | None = None
     tags: tuple[StrictStr, ...] = ()
     interval: Duration | None = None
+    adaptive: bool | None = None
+    min_interval: Duration | None = None
+    max_interval: Duration | None = None
     timeout: Duration | None = None
     first_sync: Literal["silent", "alert"] | None = None
     backfill: Backfill | None = None
     language: StrictStr | None = None
+    allow_private: bool | None = None
+
+    _bounds = model_validator(mode="after")(_check_bounds)
 
     @property
     def label(self) -> str:
@@ -388,6 +411,23 @@ class Settings(Model):
 
     def timeout(self, feed: FeedSpec) -> float:
         return feed.timeout if feed.timeout is not None else self.defaults.timeout
+
+    def allow_private(self, feed: FeedSpec) -> bool:
+        """Whether the feed may reach loopback and private addresses (off unless configured)."""
+        if feed.allow_private is not None:
+            return feed.allow_private
+        return self.defaults.allow_private
+
+    def interval_bounds(self, feed: FeedSpec) -> tuple[float, float]:
+        """``(min_interval, max_interval)`` for a feed; a feed's own minimum above the default
+        maximum raises that maximum rather than being an error."""
+        defaults = self.defaults
+        low = feed.min_interval if feed.min_interval is not None else defaults.min_interval
+        high = feed.max_interval if feed.max_interval is not None else defaults.max_interval
+        return low, max(low, high)
+
+    def adaptive(self, feed: FeedSpec) -> bool:
+        return feed.adaptive if feed.adaptive is not None else self.defaults.adaptive
 
     def backfill(self, feed: FeedSpec) -> float | None:
         """How far back a first sync alerts: None = silent, ``inf`` = everything."""

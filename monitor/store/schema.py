@@ -67,6 +67,19 @@ feeds = sa.Table(
     sa.Column("last_status", sa.String(32)),
     sa.Column("last_error", sa.Text),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    # 0002: fetching politely (issue 4). The config URL stays the feed's identity; the URL
+    # actually fetched moves after repeated permanent redirects or an autodiscovery.
+    sa.Column("effective_url", sa.Text),
+    sa.Column("effective_url_source", sa.String(16)),
+    sa.Column("redirect_url", sa.Text),
+    sa.Column("redirect_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("scan_hash", sa.String(64)),
+    sa.Column("entry_interval", sa.Float),
+    sa.Column("publisher_interval", sa.Float),
+    sa.Column("last_error_kind", sa.String(32)),
+    sa.Column("failing_since", UTCDateTime),
+    sa.Column("disabled_at", UTCDateTime),
+    sa.Column("disabled_reason", sa.Text),
     sa.Index(None, "active", "next_poll_at"),
 )
 

@@ -4,8 +4,8 @@ A digest is an outbox row without an entry, so ``alerts.entry_id`` becomes nulla
 a digest gathered point at it by ``digest_id``. The ``sinks`` table keeps a sink's state across
 restarts and nodes.
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-27
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from monitor.store.schema import UTCDateTime
 
-revision: str = "0004"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

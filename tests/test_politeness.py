@@ -1,0 +1,409 @@
+"""Whole polls against the fault-injecting server: what newsmon asks, what it skips, when it comes
+back, and how each kind of broken feed ends up, without touching the others.
+
+Each ``run_once`` is a fresh daemon on the same state (a restart), with an injected clock and a
+parser that counts the bodies it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from monitor.config import load_config
+from monitor.daemon import OnceSummary
+from monitor.store import Store
+from tests.conftest import FakeClock, Receiver, run_once
+from tests.evil_server import EvilServer
+from tests.parsers import CountingParser
+
+RULES = """\
+rules:
+  - id: belarus
+    query: 'Belarus*'
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+"""
+
+
+def item(guid: str, title: str, published: datetime | None = None) -> bytes:
+    date = f"<pubDate>{format_datetime(published)}</pubDate>" if published else ""
+    return (
+        f"<item><guid>{guid}</guid><title>{title}</title>{date}"
+        f"<description>{title}</description></item>"
+    ).encode()
+
+
+def with_items(feed: bytes, *items: bytes) -> bytes:
+    return feed.replace(b"</channel>", b"".join(items) + b"</channel>")
+
+
+Poll = Callable[..., Awaitable[OnceSummary]]
+
+
+@pytest.fixture
+def setup(
+    write_config: Any, tmp_path: Path, receiver: Receiver, clock: FakeClock
+) -> Callable[..., tuple[Poll, CountingParser]]:
+    """``setup(feeds_yaml, defaults_yaml)`` -> (poll, parser): ``poll()`` runs newsmon once."""
+
+    def make(feeds: str, defaults: str = "") -> tuple[Poll, CountingParser]:
+        text = (
+            f"state: sqlite:///{tmp_path / 'state.db'}\n"
+            f"defaults:\n  allow_private: true\n{defaults}"
+            f"feeds:\n{feeds}" + RULES.format(hook=receiver.url)
+        )
+        config = load_config(write_config(text))
+        parser = CountingParser()
+
+        async def poll(advance: float = 0) -> OnceSummary:
+            clock.advance(advance)
+            return await run_once(config, clock, parse_pool=parser)
+
+        return poll, parser
+
+    return make
+
+
+async def feed_rows(tmp_path: Path, clock: FakeClock) -> dict[str, dict[str, Any]]:
+    store = await Store.open(f"sqlite:///{tmp_path / 'state.db'}", clock)
+    try:
+        return {row["url"]: row for row in await store.list_feeds()}
+    finally:
+        await store.close()
+
+
+# --- asking politely ---------------------------------------------------------------------------
+
+
+async def test_a_304_leads_to_no_parse(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = evil.set("f.xml", seed_feed)
+    poll, parser = setup(f"  - url: {url}\n")
+    assert (await poll()).feeds == {"ok": 1}
+    assert (await poll(3600)).feeds == {"not_modified": 1}
+    first, second = evil.hits("f.xml")
+    assert "If-None-Match" not in first.headers
+    assert second.headers["If-None-Match"]
+    assert parser.urls == [url]  # parsed once, on the 200
+
+
+async def test_the_same_bytes_without_validators_lead_to_no_parse(
+    setup: Any, evil: EvilServer, seed_feed: bytes
+) -> None:
+    url = evil.set("f.xml", seed_feed, etag=False)
+    poll, parser = setup(f"  - url: {url}\n")
+    await poll()
+    assert (await poll(3600)).feeds == {"not_modified": 1}
+    assert len(evil.hits("f.xml")) == 2
+    assert len(parser.urls) == 1
+
+
+async def test_a_regenerated_body_is_scanned_not_parsed_until_an_entry_changes(
+    setup: Any, evil: EvilServer, seed_feed: bytes, receiver: Receiver
+) -> None:
+    """A server that stamps a new <lastBuildDate> and comment on every response: the scan sees
+    that no entry changed and skips the parse; a new entry is parsed and alerts."""
+    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    await poll()
+    assert (await poll(600)).feeds == {"unchanged": 1}
+    assert (await poll(600)).feeds == {"unchanged": 1}
+    assert len(parser.urls) == 1
+    evil.churn_body = with_items(seed_feed, item("n1", "Belarus menutup perbatasan"))
+    summary = await poll(600)
+    assert (summary.feeds, summary.new, summary.alerts) == ({"ok": 1}, 1, 1)
+    assert len(parser.urls) == 2
+    assert [d.json["data"]["article"]["title"] for d in receiver.deliveries] == [
+        "Belarus menutup perbatasan"
+    ]
+
+
+async def test_an_edited_entry_is_not_hidden_by_the_scan(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    await poll()
+    evil.churn_body = seed_feed.replace(b"Timnas Bersiap", b"Timnas Siap")
+    assert (await poll(600)).feeds == {"ok": 1}
+    assert len(parser.urls) == 2
+
+
+# --- when to come back -------------------------------------------------------------------------
+
+
+def delay(row: dict[str, Any]) -> float:
+    return float((row["next_poll_at"] - row["last_attempt_at"]).total_seconds())
+
+
+@pytest.mark.parametrize(
+    ("headers", "channel", "expected"),
+    [
+        ({}, b"", 600),
+        ({"Cache-Control": "max-age=1800"}, b"", 1800),
+        ({"Cache-Control": "max-age=86400"}, b"", 3600),  # capped at max_interval
+        ({}, b"<ttl>40</ttl>", 2400),
+        ({}, b"<ttl>600</ttl>", 3600),
+    ],
+)
+async def test_caching_headers_and_ttl_lengthen_the_wait_up_to_max_interval(
+    setup: Any,
+    evil: EvilServer,
+    seed_feed: bytes,
+    tmp_path: Path,
+    clock: FakeClock,
+    headers: dict[str, str],
+    channel: bytes,
+    expected: float,
+) -> None:
+    body = seed_feed.replace(b"<item>", channel + b"<item>", 1)
+    url = evil.set("f.xml", body, headers=headers)
+    poll, _ = setup(f"  - url: {url}\n", "  interval: 10m\n  max_interval: 1h\n")
+    await poll()
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert expected * 0.9 <= delay(row) <= expected * 1.1
+
+
+async def test_an_adaptive_feed_is_polled_as_often_as_it_publishes(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Twelve entries in the last hour: one every 5 minutes (within [2m, 1h])."""
+    entries = [item(f"g{i}", f"t{i}", clock.now - timedelta(minutes=5 * i)) for i in range(1, 13)]
+    url = evil.set("f.xml", with_items(seed_feed, *entries))
+    poll, _ = setup(f"  - url: {url}\n    adaptive: true\n", "  max_interval: 1h\n")
+    await poll()
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert row["entry_interval"] == 300  # the seed's 2020 entries are outside the week
+    assert 0.9 * 300 <= delay(row) <= 1.1 * 300
+
+
+async def test_retry_after_on_429_and_503_is_honoured(
+    setup: Any, evil: EvilServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    when = datetime.now().astimezone() + timedelta(hours=2)
+    busy = evil.set("busy.xml", b"", status=429, headers={"Retry-After": "5400"})
+    down = evil.set("down.xml", b"", status=503, headers={"Retry-After": format_datetime(when)})
+    poll, _ = setup(f"  - url: {busy}\n  - url: {down}\n")
+    await poll()
+    rows = await feed_rows(tmp_path, clock)
+    assert 5400 <= delay(rows[busy]) <= 5400 * 1.1
+    assert 7100 <= delay(rows[down]) <= 7200 * 1.1
+    assert rows[busy]["last_error"] == "HTTP 429 Too Many Requests"
+
+
+async def test_failures_back_off_then_the_feed_is_failing_and_still_retried(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = evil.set("f.xml", b"", status=404)
+    poll, _ = setup(f"  - url: {url}\n", "  failing_after: 3\n  max_backoff: 4h\n")
+    waits = []
+    for _ in range(4):
+        summary = await poll(waits[-1] if waits else 0)
+        row = (await feed_rows(tmp_path, clock))[url]
+        waits.append(delay(row))
+    assert [round(w / 600) for w in waits[:2]] == [1, 2]  # 600 s, 1200 s (±10 %)
+    assert all(4 * 3600 * 0.9 <= w <= 4 * 3600 * 1.1 for w in waits[2:])  # failing: the cap
+    assert summary.failing == 1
+    assert row["failing_since"] is not None
+    assert (row["consecutive_failures"], row["last_error_kind"]) == (4, "http")
+    assert len(evil.hits("f.xml")) == 4  # never given up on
+    evil.set("f.xml", seed_feed)
+    assert (await poll(waits[-1])).feeds == {"ok": 1}
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert (row["consecutive_failures"], row["failing_since"]) == (0, None)
+
+
+async def test_410_gone_disables_the_feed(
+    setup: Any, evil: EvilServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = evil.set("gone.xml", b"", status=410)
+    poll, _ = setup(f"  - url: {url}\n")
+    with capture_logs() as logs:
+        assert (await poll()).feeds == {"gone": 1}
+    assert (await poll(10**6)).feeds == {}  # not polled again
+    assert len(evil.hits("gone.xml")) == 1
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert row["disabled_reason"] == "HTTP 410 Gone: feed disabled"
+    assert any(e["event"] == "feed.disabled" for e in logs)
+
+
+# --- moving ------------------------------------------------------------------------------------
+
+
+async def test_a_permanent_redirect_seen_three_times_moves_the_feed(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The config keeps the old URL as the feed's identity; the feed is fetched from the new
+    one after the third 301 in a row, and the log says so."""
+    new = evil.set("new.xml", seed_feed)
+    old = evil.url(f"redirect?s=301&to={new}")
+    poll, _ = setup(f"  - url: '{old}'\n")
+    with capture_logs() as logs:
+        for _ in range(3):
+            await poll(3600)
+    [moved] = [e for e in logs if e["event"] == "feed.relocated"]
+    assert (moved["fetch_from"], moved["reason"]) == (new, "moved")
+    await poll(3600)
+    assert len(evil.hits("redirect")) == 3
+    assert len(evil.hits("new.xml")) == 4
+    row = (await feed_rows(tmp_path, clock))[old]
+    assert (row["effective_url"], row["effective_url_source"]) == (new, "moved")
+    assert row["entries"] == 3
+
+
+async def test_temporary_or_changing_redirects_never_move_the_feed(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    new = evil.set("new.xml", seed_feed)
+    temporary = evil.url(f"redirect?s=302&to={new}")
+    poll, _ = setup(f"  - url: '{temporary}'\n")
+    for _ in range(4):
+        await poll(3600)
+    row = (await feed_rows(tmp_path, clock))[temporary]
+    assert row["effective_url"] is None
+    assert len(evil.hits("redirect")) == 4
+
+
+async def test_a_site_url_is_resolved_through_its_feed_link(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    page = (
+        b'<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" '
+        b'href="/feeds/main.xml"></head><body>News</body></html>'
+    )
+    site = evil.set("index.html", page, headers={"Content-Type": "text/html"})
+    feed = evil.set("feeds/main.xml", seed_feed)
+    poll, _ = setup(f"  - url: {site}\n")
+    summary = await poll()
+    assert (summary.feeds, summary.new) == ({"ok": 1}, 3)
+    await poll(3600)
+    assert len(evil.hits("index.html")) == 1  # from now on the feed itself is fetched
+    assert len(evil.hits("feeds/main.xml")) == 2
+    row = (await feed_rows(tmp_path, clock))[site]
+    assert (row["effective_url"], row["effective_url_source"]) == (feed, "discovered")
+
+
+async def test_a_feed_that_turns_into_a_page_is_broken_not_rediscovered(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = evil.set("f.xml", seed_feed)
+    evil.set("other.xml", seed_feed)
+    poll, _ = setup(f"  - url: {url}\n")
+    await poll()
+    evil.set(
+        "f.xml",
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="/other.xml">',
+        headers={"Content-Type": "text/html"},
+    )
+    assert (await poll(3600)).feeds == {"error": 1}
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert (row["last_error_kind"], row["effective_url"]) == ("not_a_feed", None)
+    assert evil.hits("other.xml") == []
+
+
+# --- private addresses -------------------------------------------------------------------------
+
+
+async def test_a_private_feed_is_refused_unless_allowed(
+    write_config: Any, tmp_path: Path, evil: EvilServer, seed_feed: bytes, clock: FakeClock
+) -> None:
+    refused = evil.set("a.xml", seed_feed)
+    allowed = evil.set("b.xml", seed_feed)
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 'state.db'}\n"
+        f"feeds:\n  - url: {refused}\n  - url: {allowed}\n    allow_private: true\n"
+    )
+    summary = await run_once(config, clock)
+    assert summary.feeds == {"ok": 1, "error": 1}
+    rows = await feed_rows(tmp_path, clock)
+    assert rows[refused]["last_error_kind"] == "refused"
+    assert "127.0.0.1 (loopback)" in rows[refused]["last_error"]
+    assert evil.hits("a.xml") == []
+    assert len(evil.hits("b.xml")) == 1
+
+
+# --- the hostile web, all at once --------------------------------------------------------------
+
+
+async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_alerts(
+    setup: Any,
+    evil: EvilServer,
+    seed_feed: bytes,
+    receiver: Receiver,
+    tmp_path: Path,
+    clock: FakeClock,
+) -> None:
+    canary = evil.url("canary")
+    cases: dict[str, tuple[bytes | None, dict[str, Any], str, str | None]] = {
+        # path: (body, route options, expected status, expected error kind)
+        "good.xml": (with_items(seed_feed, item("b1", "Belarus hari ini")), {}, "ok", None),
+        "empty.xml": (b"", {}, "error", "empty"),
+        "page.html": (b"<!DOCTYPE html><html><body>hi</body></html>", {}, "error", "not_a_feed"),
+        "truncated.xml": (seed_feed[: seed_feed.index(b"</item>") + 7], {}, "ok", None),
+        "json.json": (
+            b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","title":"x"}]}',
+            {"headers": {"Content-Type": "application/feed+json"}},
+            "ok",
+            None,
+        ),
+        "latin1.xml": (
+            seed_feed.replace(b"Belarusia", "Bélarusia".encode("latin-1")),
+            {"headers": {"Content-Type": "application/rss+xml; charset=utf-8"}},
+            "ok",
+            None,
+        ),
+        "laughs.xml": (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><rss/>',
+            {},
+            "error",
+            "unsafe_xml",
+        ),
+        "xxe.xml": (
+            f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{canary}">]>'
+            "<rss version='2.0'><channel><item><title>&x;</title></item></channel></rss>".encode(),
+            {},
+            "error",
+            "unsafe_xml",
+        ),
+        "dtd.xml": (
+            f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{canary}">'.encode()
+            + seed_feed[seed_feed.index(b"<rss") :],
+            {},
+            "ok",
+            None,
+        ),
+        "missing.xml": (None, {}, "error", "http"),
+        "broken.xml": (b"oops", {"status": 500}, "error", "http"),
+    }
+    feeds = ""
+    for path, (body, options, _, _) in cases.items():
+        if body is not None:
+            evil.set(path, body, **options)
+        feeds += f"  - url: {evil.url(path)}\n"
+    feeds += f"  - url: {evil.url('drip')}\n    timeout: 1s\n"
+    feeds += f"  - url: {evil.url('gzip-bomb')}\n"
+    feeds += f"  - url: {evil.url('a.xml', host='127.0.0.2')}\n    allow_private: false\n"
+    poll, _ = setup(feeds, "  max_body: 5MiB\n  first_sync: alert\n")
+
+    summary = await poll()
+
+    rows = await feed_rows(tmp_path, clock)
+    for path, (_, _, status, kind) in cases.items():
+        row = rows[evil.url(path)]
+        assert (row["last_status"], row["last_error_kind"]) == (status, kind), path
+    assert rows[evil.url("drip")]["last_error_kind"] == "timeout"
+    assert rows[evil.url("gzip-bomb")]["last_error_kind"] == "too_large"
+    assert rows[evil.url("a.xml", host="127.0.0.2")]["last_error_kind"] == "refused"
+    assert evil.hits("canary") == []
+    assert evil.hits(host="127.0.0.2") == []
+    assert summary.crashed == 0
+    titles = {d.json["data"]["article"]["title"] for d in receiver.deliveries}
+    assert {"Belarus hari ini", "Belarusia dan Rusia Tanggapi Ancaman Politik Eksternal"} <= titles
