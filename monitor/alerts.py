@@ -1,9 +1,9 @@
 """Alert ids and payloads: what a receiver gets, and the key that makes a second alert impossible.
 
-The id is derived from (sink, rule, feed, entry identity, revision), so the same story can only
-ever produce the same id: the outbox's unique constraint refuses a second row, and a receiver can
-drop a repeated delivery by its ``webhook-id``. A digest's id is derived from its sink and the
-time it was cut, so two nodes cutting the same digest make one.
+The id is derived from (sink, rule, story, revision), so the same story, however many feeds
+carry it, can only ever produce the same id: the outbox's unique constraint refuses a second
+row, and a receiver can drop a repeated delivery by its ``webhook-id``. A digest's id is derived
+from its sink and the time it was cut, so two nodes cutting the same digest make one.
 
 The payload's shape is a public contract, described by ``monitor/data/webhook-payload.schema.json``
 (JSON Schema); ``data.version`` changes when a field changes meaning or goes away.
@@ -26,8 +26,9 @@ MAX_DIGEST_HITS = 5
 EVENT_TYPES = ("article.matched", "article.updated", "digest")
 
 
-def alert_id(sink: str, rule_id: str, feed_url: str, entry_key: str, revision: int = 0) -> str:
-    parts = "\x1f".join((sink, rule_id, feed_url, entry_key, str(revision)))
+def alert_id(sink: str, rule_id: str, story_id: int | None, revision: int = 0) -> str:
+    """The alert's id, from what makes it unique: the same story can only give the same id."""
+    parts = "\x1f".join((sink, rule_id, f"story:{story_id}", str(revision)))
     return "msg_" + hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
@@ -62,20 +63,30 @@ def article_data(feed: FeedSpec, change: EntryChange) -> dict[str, Any]:
 
 
 def matched_payload(
-    article: dict[str, Any], text: Article, rule: RuleSpec, match: Match, now: datetime
+    article: dict[str, Any],
+    text: Article,
+    rule: RuleSpec,
+    match: Match,
+    now: datetime,
+    *,
+    revision: int = 0,
+    diff: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``article.matched`` event: ``{type, timestamp, data}`` as Standard Webhooks shapes it."""
-    return {
-        "type": "article.matched",
-        "timestamp": _iso(now),
-        "data": {
-            "version": PAYLOAD_VERSION,
-            "article": article,
-            "rule": {"id": rule.id, "name": rule.name or rule.id},
-            "terms": list(match.terms),
-            "hits": [hit.to_dict(text) for hit in match.hits[:MAX_HITS]],
-        },
+    """The ``article.matched`` event (``{type, timestamp, data}`` as Standard Webhooks shapes
+    it), or ``article.updated`` when a ``diff`` of an edit is given."""
+    data: dict[str, Any] = {
+        "version": PAYLOAD_VERSION,
+        "article": article,
+        "rule": {"id": rule.id, "name": rule.name or rule.id},
+        "terms": list(match.terms),
+        "hits": [hit.to_dict(text) for hit in match.hits[:MAX_HITS]],
     }
+    if revision:
+        data["revision"] = revision
+    if diff is not None:
+        data["diff"] = diff
+    kind = "article.updated" if diff is not None else "article.matched"
+    return {"type": kind, "timestamp": _iso(now), "data": data}
 
 
 def digest_payload(digest: Digest, now: datetime) -> dict[str, Any]:

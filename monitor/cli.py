@@ -245,6 +245,9 @@ def _print_feed(row: dict[str, Any]) -> None:
         print(f"  failing since {_when(row['failing_since'])}; still retried")
     if row["last_error"] and not row["disabled_at"]:
         print(f"  error ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+    if row["identity"] != "guid":
+        how = {"link": "links (its GUIDs repeat or change)", "hash": "text (its links repeat)"}
+        print(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")
 
 
 # --- discover ----------------------------------------------------------------------------------
@@ -366,6 +369,23 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"  in digest {row['digest_id']}")
         if row["last_error"]:
             print(f"  last error: {row['last_error']}")
+        if row["also_reported_by"]:
+            others = ", ".join(r["feed"] for r in row["also_reported_by"])
+            print(f"  also reported by: {others}")
+    return OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from monitor.daemon import prune
+
+    loaded = _load(args)
+    if loaded is None:
+        return PROBLEM
+    counts = asyncio.run(_with_store(loaded, lambda store: prune(store, loaded.settings)))
+    if args.json:
+        _print_json(counts)
+    else:
+        print("  ".join(f"{name}={n}" for name, n in counts.items()))
     return OK
 
 
@@ -567,6 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
     actions = alerts.add_subparsers(dest="action", metavar="ACTION")
     replay = actions.add_parser("replay", parents=[common], help="re-queue a dead alert")
     replay.add_argument("id")
+
+    prune = commands.add_parser(
+        "prune", parents=[common], help="apply defaults.retention now (the daemon does it daily)"
+    )
+    prune.set_defaults(func=cmd_prune)
 
     test_rules = commands.add_parser(
         "test-rules", parents=[common], help="match the rules against feeds, pages or text files"

@@ -20,13 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import LoadedConfig, Settings, load_config
 from monitor.digest import cut_digest, digest_trigger
@@ -36,7 +37,7 @@ from monitor.fetch import Fetcher, make_session
 from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks, sink_fingerprint
-from monitor.store import FeedSchedule, Store
+from monitor.store import FeedSchedule, Store, StoryPolicy
 from monitor.store.batch import PollRecorder
 from monitor.systemd import notify, watchdog_interval
 from monitor.types import UpdateResult
@@ -87,6 +88,24 @@ def config_signature(config: LoadedConfig) -> tuple[tuple[str, int, int, int], .
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def story_policy(settings: Settings) -> StoryPolicy:
+    defaults = settings.defaults
+    return StoryPolicy(timedelta(seconds=defaults.story_window), defaults.story_similarity)
+
+
+async def prune(store: Store, settings: Settings) -> dict[str, int]:
+    """Apply the retention settings to the store, and log what went."""
+    retention = settings.defaults.retention
+    started = time.monotonic()
+    counts = await store.prune(
+        entries_after=timedelta(seconds=retention.entries),
+        tombstones_after=timedelta(seconds=retention.tombstones),
+        alerts_after=timedelta(seconds=retention.alerts),
+    )
+    await log.ainfo("store.pruned", ms=round((time.monotonic() - started) * 1000), **counts)
+    return counts
 
 
 def feed_schedules(settings: Settings) -> list[FeedSchedule]:
@@ -143,6 +162,7 @@ class Daemon:
         defaults = settings.defaults
         self.store = await Store.open(settings.state, self.clock, exclusive=True)
         self._stack.push_async_callback(self.store.close)
+        self.store.story_policy = story_policy(settings)
         if self.store.single_node:
             await self.store.release_leases()  # we hold the lock: any lease is from a dead process
         await self.store.sync_feeds(feed_schedules(settings))
@@ -247,6 +267,12 @@ class Daemon:
             await log.aexception("digest.failed", sink=name)
             return 0
 
+    async def _prune_job(self) -> None:
+        try:
+            await prune(self.store, self.config.settings)
+        except Exception:
+            await log.aexception("store.prune_failed")
+
     async def _digest_job(self, name: str) -> None:
         if await self._cut_digest(name):
             self.dispatcher.pump()
@@ -304,6 +330,14 @@ class Daemon:
             **job_options,
         )
         self._schedule_digests(scheduler)
+        scheduler.add_job(
+            self._prune_job,
+            CronTrigger(
+                hour=3, minute=17, jitter=600, timezone=self.config.settings.defaults.timezone
+            ),
+            id="prune",
+            **job_options,
+        )
         interval = watchdog_interval()
         if interval:
             scheduler.add_job(
@@ -428,6 +462,7 @@ class Daemon:
                 await log.awarning("config.restart_needed", setting=setting)
         await self.store.sync_feeds(feed_schedules(new.settings))
         await self._sync_sinks(new.settings)
+        self.store.story_policy = story_policy(new.settings)
         self.dispatcher.configure(
             build_sinks(new.settings.sinks, self.sink_session), sink_policies(new.settings)
         )

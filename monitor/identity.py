@@ -54,10 +54,16 @@ def _key(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
 
 
-def entry_key(entry: ParsedEntry, canonical: str | None, hash_: str) -> str:
-    """The identity key: the GUID if there is one, else the canonical link, else the content."""
-    if entry.guid and entry.guid.strip():
+# How a feed's entries are told apart, most trusted first. A feed moves down the chain when its
+# GUIDs repeat or change (see monitor.decide.identify); it never moves back up on its own.
+IDENTITY_MODES = ("guid", "link", "hash")
+
+
+def entry_key(entry: ParsedEntry, canonical: str | None, hash_: str, mode: str = "guid") -> str:
+    """The identity key: the GUID if there is one (and the feed's GUIDs are trusted), else the
+    canonical link (if trusted), else the content."""
+    if mode == "guid" and entry.guid and entry.guid.strip():
         return _key("guid", entry.guid.strip())
-    if canonical:
+    if mode in ("guid", "link") and canonical:
         return _key("link", canonical)
     return _key("hash", hash_)

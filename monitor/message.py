@@ -176,6 +176,12 @@ def item_context(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
             if h.get("snippet")
         ],
         "changed": [plain(f, one_line=True, limit=40) for f in diff.get("fields") or []],
+        "also": list(
+            dict.fromkeys(
+                plain(r.get("feed"), one_line=True, limit=100)
+                for r in data.get("also_reported_by") or []
+            )
+        )[:10],
     }
 
 

@@ -23,24 +23,27 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
 
-from monitor.alerts import alert_id, article_data, matched_payload
+from monitor.alerts import article_data, matched_payload
 from monitor.articles import article_from_entry, resolve_language
 from monitor.config import LoadedConfig
 from monitor.config.schema import FeedSpec, Settings, sink_names_for
-from monitor.decide import Decider, identify
+from monitor.decide import Decider, Identification, identify
 from monitor.errors import HTTPStatusError, NotAFeed, UpdateError
 from monitor.fetch import Fetcher
 from monitor.parse import Parser, parse_in
+from monitor.rules import Article
 from monitor.scan import scan_fingerprint
 from monitor.schedule import PollHints, PollPolicy, cache_lifetime, entry_interval, next_poll_delay
 from monitor.store import Store
 from monitor.store.batch import PollRecorder
+from monitor.stories import story_sketch
 from monitor.types import (
     AlertDraft,
     ChangeKind,
@@ -50,9 +53,11 @@ from monitor.types import (
     FeedRhythm,
     FeedUpdateIntent,
     FetchResult,
+    ParsedEntry,
     ParsedFeed,
     RedirectSeen,
     Relocation,
+    StoredEntry,
     UpdateResult,
 )
 
@@ -61,6 +66,10 @@ log = structlog.get_logger("newsmon.feed")
 # A permanent redirect seen this many polls in a row moves the feed (one 301 may be a mistake).
 MOVE_AFTER = 3
 LARGE_BODY = 1024 * 1024
+_CHAIN_REASON = {
+    "guid": "GUIDs repeat across entries or change between fetches",
+    "link": "links repeat across different entries",
+}
 
 
 def poll_policy(settings: Settings, spec: FeedSpec) -> PollPolicy:
@@ -294,7 +303,15 @@ class Pipeline:
             entry_interval=rhythm.entry_interval,
             publisher_interval=rhythm.publisher_interval,
         )
-        writes = await self._decide(feed, spec, config, parsed, now)
+        writes, ident = await self._decide(feed, spec, config, parsed, now)
+        if ident.mode != feed.identity:
+            await log.awarning(
+                "feed.identity",
+                was=feed.identity,
+                now=ident.mode,
+                reason=f"the feed's {_CHAIN_REASON[feed.identity]}: entries are told apart by "
+                + {"link": "their links", "hash": "their text"}[ident.mode],
+            )
         return validators.saved_by(
             FeedUpdateIntent(
                 feed.id,
@@ -306,6 +323,8 @@ class Pipeline:
                 rhythm=rhythm,
                 redirect=fetched.redirect,
                 relocation=fetched.relocation,
+                identity=ident.mode if ident.mode != feed.identity else None,
+                seen=tuple(item.key for item in ident.items),
             )
         )
 
@@ -363,48 +382,131 @@ class Pipeline:
         config: LoadedConfig,
         parsed: ParsedFeed,
         now: datetime,
-    ) -> list[EntryWrite]:
-        items = identify(parsed.entries)
-        stored = await self.store.get_entries_for_update(feed.id, (i.key for i in items))
+    ) -> tuple[list[EntryWrite], Identification]:
+        ident, stored = await self._identify(feed, parsed)
         decider = Decider(now, first_sync=not feed.synced, backfill=config.settings.backfill(spec))
         settings = config.settings
-        writes = []
-        for change in decider.decide(items, stored):
-            if change.kind is ChangeKind.SAME:
+        changes = []
+        for change in decider.decide(ident.items, stored):
+            rekeyed = change.stored is not None and change.stored.key != change.key
+            if change.kind is ChangeKind.SAME and not rekeyed:
                 continue
             language = resolve_language(change.entry, spec.language, settings.defaults.language)
             if language != change.entry.language:
                 change = _with_language(change, language)
-            writes.append(self._write_for(change, spec, config, now))
-        return writes
+            changes.append(change)
+        edited = {c.stored.story_id for c in changes if c.material and c.stored is not None}
+        alerted = await self.store.story_rules(s for s in edited if s is not None)
+        shared = shared_links(ident)
+        writes = [
+            self._write_for(change, spec, config, alerted, now, change.canonical_url in shared)
+            for change in changes
+        ]
+        return writes, ident
+
+    async def _identify(
+        self, feed: FeedForUpdate, parsed: ParsedFeed
+    ) -> tuple[Identification, dict[str, StoredEntry]]:
+        """Identify the document's entries and find what the store knows of them.
+
+        An entry whose key is unknown but whose link (or, without a link, whose text) is known,
+        and which the document does not list under its own key, is that entry under a new key:
+        it keeps its history and takes the new key. When that happens to an entry known by its
+        GUID, the feed's GUIDs cannot be trusted: it moves down the identity chain for good.
+        """
+        mode = feed.identity
+        while True:
+            ident = identify(parsed.entries, mode)
+            stored = await self.store.get_entries_for_update(feed.id, [i.key for i in ident.items])
+            shared = shared_links(ident)
+            unknown = [
+                i for i in ident.items if i.key not in stored and i.canonical_url not in shared
+            ]
+            if not unknown:
+                return ident, stored
+            by_link, by_hash = await self.store.find_entries(
+                feed.id,
+                (i.canonical_url for i in unknown if i.canonical_url),
+                (i.content_hash for i in unknown if not i.canonical_url),
+            )
+            taken = {known.id for known in stored.values()}
+            moved: set[str] = set()
+            for item in unknown:
+                if item.canonical_url:
+                    known, how = by_link.get(item.canonical_url), "link"
+                else:
+                    known, how = by_hash.get(item.content_hash), "hash"
+                if known is None or known.id in taken:
+                    continue
+                taken.add(known.id)
+                stored[item.key] = known
+                if known.key.startswith("guid:") and known.key != item.key:
+                    moved.add(how)
+            if ident.mode != "guid" or not moved:
+                return ident, stored
+            mode = "link" if "link" in moved else "hash"
 
     def _write_for(
-        self, change: EntryChange, spec: FeedSpec, config: LoadedConfig, now: datetime
+        self,
+        change: EntryChange,
+        spec: FeedSpec,
+        config: LoadedConfig,
+        alerted: Mapping[int, set[str]],
+        now: datetime,
+        shared_link: bool = False,
     ) -> EntryWrite:
+        """The entry's matches and alerts. A new entry alerts every rule it matches (the store
+        drops an alert for a story the rule already alerted on). An edit alerts a rule that
+        did not match before as new, and one that already alerted on the story only if it
+        asks for ``notify_updates``."""
+        entry = change.entry
+        sketch = None
+        if change.kind is ChangeKind.NEW:
+            body = entry.content if len(entry.content) > len(entry.summary) else entry.summary
+            sketch = story_sketch(entry.title, body)
         if not change.alert:
-            return EntryWrite(change)
-        text = article_from_entry(change.entry, feed=spec.label, feed_url=spec.url, tags=spec.tags)
+            return EntryWrite(change, sketch=sketch, link_is_identity=not shared_link)
+        text = _article(entry, spec)
         found = config.rules.match(text)
         if not found:
-            return EntryWrite(change)
+            return EntryWrite(change, sketch=sketch, link_is_identity=not shared_link)
         rules = {rule.id: rule for rule in config.settings.rules}
+        before: set[str] = set()
+        story_alerted: set[str] = set()
+        if change.material and change.stored is not None and change.stored.text is not None:
+            title, summary, content = change.stored.text
+            old = replace(entry, title=title, summary=summary, content=content)
+            before = {m.rule_id for m in config.rules.match(_article(old, spec))}
+            story_alerted = alerted.get(change.stored.story_id or 0, set())
         article = article_data(spec, change)
         matches, alerts = [], []
         for match in found:
             rule = rules[match.rule_id]
-            payload = matched_payload(article, text, rule, match, now)
+            diff = None
+            if rule.id in story_alerted:
+                if not rule.notify_updates:
+                    continue
+                diff = change.diff
+            elif rule.id in before:
+                continue  # it matched before the edit too, when it was recorded without alert
+            payload = matched_payload(
+                article, text, rule, match, now, revision=change.revision, diff=diff
+            )
             matches.append((rule.id, payload["data"]["hits"]))
             for sink in sink_names_for(rule, config.settings):
-                alerts.append(
-                    AlertDraft(
-                        alert_id(sink, rule.id, spec.url, change.key),
-                        sink,
-                        rule.id,
-                        "article.matched",
-                        payload,
-                    )
-                )
-        return EntryWrite(change, tuple(matches), tuple(alerts))
+                alerts.append(AlertDraft(None, sink, rule.id, payload["type"], payload))
+        return EntryWrite(change, tuple(matches), tuple(alerts), sketch, not shared_link)
+
+
+def shared_links(ident: Identification) -> set[str]:
+    """Canonical links that several different entries of one document share (a feed whose
+    items all link to its home page): such a link tells neither an entry nor a story."""
+    counts = Counter(item.canonical_url for item in ident.items if item.canonical_url)
+    return {url for url, n in counts.items() if n > 1}
+
+
+def _article(entry: ParsedEntry, spec: FeedSpec) -> Article:
+    return article_from_entry(entry, feed=spec.label, feed_url=spec.url, tags=spec.tags)
 
 
 def _with_language(change: EntryChange, language: str | None) -> EntryChange:

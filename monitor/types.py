@@ -34,6 +34,7 @@ class FeedForUpdate:
     publisher_interval: float | None = None
     redirect_url: str | None = None
     redirect_count: int = 0
+    identity: str = "guid"
 
     @property
     def fetch_url(self) -> str:
@@ -90,11 +91,20 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class StoredEntry:
-    """What the store remembers of an entry, enough to decide whether it changed."""
+    """What the store remembers of an entry, enough to decide whether and how it changed.
+
+    ``text`` (title, summary, content) is None once the entry was pruned: a tombstone keeps
+    only what identity and change detection need.
+    """
 
     id: int
     key: str
     content_hash: str
+    material_hash: str | None = None
+    revision: int = 0
+    hash_changes: int = 0
+    story_id: int | None = None
+    text: tuple[str, str, str] | None = None
 
 
 class ChangeKind(enum.Enum):
@@ -114,13 +124,18 @@ class EntryChange:
     content_hash: str
     stored: StoredEntry | None = None
     alert: bool = False
+    material_hash: str | None = None
+    material: bool = False  # an UPDATED entry whose change makes a new revision
+    revision: int = 0  # the revision this change records (0: the first sighting)
+    diff: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class AlertDraft:
-    """An alert to enqueue: one per (sink, rule, story, revision); ``id`` is the idempotency key."""
+    """An alert to enqueue: one per (sink, rule, story, revision). ``id``, the idempotency key,
+    is derived from those by the store once it knows the story (None until then)."""
 
-    id: str
+    id: str | None
     sink: str
     rule_id: str
     kind: str
@@ -134,6 +149,8 @@ class EntryWrite:
     change: EntryChange
     matches: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
     alerts: tuple[AlertDraft, ...] = ()
+    sketch: tuple[int, ...] | None = None  # for a new entry: its story fingerprint
+    link_is_identity: bool = True  # False: other entries of its feed share its link
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,8 @@ class FeedUpdateIntent:
     redirect: RedirectSeen | None = None
     relocation: Relocation | None = None
     failing: bool = False
+    identity: str | None = None  # the feed's identity mode, when this poll changed it
+    seen: tuple[str, ...] = ()  # keys of every entry the parsed document listed
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.decide import Decider, identify
+from monitor.decide import CHURN_CAP, Decider, identify
 from monitor.identity import canonical_url, content_hash, entry_key
 from monitor.types import ChangeKind, ParsedEntry, StoredEntry
 
@@ -52,12 +52,45 @@ def test_identity_prefers_guid_then_link_then_content() -> None:
 def test_tracking_parameters_do_not_change_the_identity() -> None:
     a = identify([entry(guid=None, link="https://a.example/1?utm_source=x")])
     b = identify([entry(guid=None, link="https://A.example/1#top")])
-    assert a[0].key == b[0].key
+    assert a.items[0].key == b.items[0].key
 
 
 def test_repeated_keys_in_one_fetch_are_kept_once() -> None:
-    items = identify([entry(guid="same", title="one"), entry(guid="same", title="two")])
-    assert [i.entry.title for i in items] == ["one"]
+    ident = identify([entry(guid="same", title="one"), entry(guid="same", title="two")])
+    assert [i.entry.title for i in ident.items] == ["one"]
+    assert ident.mode == "guid"  # one entry listed twice is no reason to distrust GUIDs
+
+
+E1 = "https://a.example/1"
+E2 = "https://a.example/2"
+
+
+@pytest.mark.parametrize(
+    ("mode", "entries", "after", "count"),
+    [
+        # GUIDs that tell entries apart: kept.
+        ("guid", [entry("a", E1), entry("b", E2)], "guid", 2),
+        # One GUID on two different links (skx/rss2email#111's mirror): links decide.
+        ("guid", [entry("x", E1, "one"), entry("x", E2, "two")], "link", 2),
+        # One GUID and one link for every entry, different texts: only the text is left.
+        ("guid", [entry("x", E1, "one"), entry("x", E1, "two", content="D")], "guid", 1),
+        ("link", [entry("a", E1, "one"), entry("b", E1, "two", content="D")], "hash", 2),
+        # No GUIDs: the link is the identity in any mode.
+        ("guid", [entry(None, E1), entry(None, E2)], "guid", 2),
+        # A feed never moves back up the chain by itself.
+        ("hash", [entry("a", E1, "one"), entry("b", E2, "two")], "hash", 2),
+        ("link", [entry("a", E1, "one"), entry("b", E2, "two")], "link", 2),
+    ],
+)
+def test_identity_moves_down_the_chain_while_keys_collide(
+    mode: str, entries: list[ParsedEntry], after: str, count: int
+) -> None:
+    ident = identify(entries, mode)
+    assert ident.mode == after
+    assert len(ident.items) == count
+    assert all(item.key.startswith(("guid:", "link:", "hash:")) for item in ident.items)
+    if after == "hash":
+        assert {item.key.split(":")[0] for item in ident.items} == {"hash"}
 
 
 def test_content_hash_ignores_whitespace_only_changes() -> None:
@@ -80,19 +113,68 @@ def test_content_hash_ignores_whitespace_only_changes() -> None:
 def test_new_entries_alert_unless_first_sync_outside_backfill(
     first_sync: bool, backfill: float | None, published: datetime | None, alerts: bool
 ) -> None:
-    [change] = Decider(NOW, first_sync, backfill).decide(identify([entry(published=published)]), {})
+    [change] = Decider(NOW, first_sync, backfill).decide(
+        identify([entry(published=published)]).items, {}
+    )
     assert change.kind is ChangeKind.NEW
     assert change.alert is alerts
 
 
-def test_known_entries_are_same_or_updated_and_never_alert() -> None:
-    items = identify([entry(guid="a", content="x"), entry(guid="b", content="y")])
-    stored = {
-        items[0].key: StoredEntry(1, items[0].key, items[0].content_hash),
-        items[1].key: StoredEntry(2, items[1].key, "old-hash"),
+BODY = "Uni Eropa membahas sanksi baru terhadap Belarus pada Senin."
+
+
+def stored_as(before: ParsedEntry, **fields: object) -> StoredEntry:
+    """What the store keeps of ``before`` (``fields`` override: a tombstone, an old row...)."""
+    [item] = identify([before]).items
+    values: dict[str, object] = {
+        "id": 1,
+        "key": item.key,
+        "content_hash": item.content_hash,
+        "material_hash": item.material_hash,
+        "revision": 0,
+        "hash_changes": 0,
+        "story_id": 7,
+        "text": (before.title, before.summary, before.content),
     }
-    changes = Decider(NOW, first_sync=False).decide(items, stored)
-    assert [(c.kind, c.alert) for c in changes] == [
-        (ChangeKind.SAME, False),
-        (ChangeKind.UPDATED, False),
-    ]
+    values.update(fields)
+    return StoredEntry(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("after", "stored", "kind", "material", "alert"),
+    [
+        ("same", {}, ChangeKind.SAME, False, False),
+        ("whitespace", {}, ChangeKind.SAME, False, False),
+        ("timestamp", {}, ChangeKind.UPDATED, False, False),
+        ("embargo", {}, ChangeKind.UPDATED, True, True),
+        # An entry that changed at every fetch stops counting as edited after the cap.
+        ("embargo", {"hash_changes": CHURN_CAP}, ChangeKind.UPDATED, False, False),
+        # Recorded before material hashes: computed from the stored text.
+        ("timestamp", {"material_hash": None}, ChangeKind.UPDATED, False, False),
+        ("embargo", {"material_hash": None}, ChangeKind.UPDATED, True, True),
+        # A tombstone's text is gone: a new revision, but no edit to tell anyone about.
+        ("embargo", {"text": None}, ChangeKind.UPDATED, True, False),
+    ],
+)
+def test_known_entries_are_same_edited_or_materially_revised(
+    after: str, stored: dict[str, object], kind: ChangeKind, material: bool, alert: bool
+) -> None:
+    before = entry(content=f"Diperbarui 10:32 WIB. {BODY}")
+    content = {
+        "same": before.content,
+        "whitespace": f"Diperbarui  10:32 WIB.\n{BODY}",
+        "timestamp": f"Diperbarui 11:05 WIB. {BODY}",
+        "embargo": f"Diperbarui 10:32 WIB. {BODY} Embargo senjata juga dibahas.",
+    }[after]
+    known = stored_as(before, **stored)
+    [change] = Decider(NOW, first_sync=False).decide(
+        identify([entry(content=content)]).items, {known.key: known}
+    )
+    assert (change.kind, change.material, change.alert) == (kind, material, alert)
+    assert change.revision == (1 if material else 0)
+    if alert:
+        assert change.diff is not None
+        assert change.diff["fields"] == ["content"]
+        assert change.diff["content"]["added"] == ["Embargo senjata juga dibahas."]
+    else:
+        assert change.diff is None

@@ -38,6 +38,24 @@ sinks:
 """
 
 
+LEADS = (
+    "Pasukan perbatasan memperketat pemeriksaan kendaraan dari Polandia dan Lituania",
+    "Bank sentral menaikkan suku bunga acuan setelah inflasi melonjak bulan lalu",
+    "Ribuan pekerja pabrik traktor mogok menuntut pemilu ulang di ibu kota",
+)
+
+
+def story_feed(n: int) -> bytes:
+    """A feed with one story of its own (copies of one story would be one alert)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Good</title>'
+        f"<item><title>Belarus{n} dan Rusia Tanggapi Ancaman Politik Eksternal</title>"
+        f"<link>https://news.example/{n}</link><guid>story-{n}</guid>"
+        f"<description>{LEADS[n]}, kata pejabat di Minsk pada Senin.</description></item>"
+        "</channel></rss>"
+    ).encode()
+
+
 @pytest.mark.slow
 async def test_a_hanging_parse_delays_neither_other_feeds_nor_alerts(
     write_config: Any,
@@ -48,10 +66,7 @@ async def test_a_hanging_parse_delays_neither_other_feeds_nor_alerts(
     clock: FakeClock,
 ) -> None:
     hung = evil.set("hung.xml", seed_feed.replace(b"<channel>", b"<channel>" + HANG))
-    good = [
-        evil.set(f"good{i}.xml", seed_feed.replace(b"Belarusia", f"Belarus{i}".encode()))
-        for i in range(3)
-    ]
+    good = [evil.set(f"good{i}.xml", story_feed(i)) for i in range(3)]
     feeds = "".join(f"  - url: {url}\n" for url in (hung, *good))
     state = tmp_path / "state.db"
     config = load_config(write_config(CONFIG.format(state=state, feeds=feeds, hook=receiver.url)))

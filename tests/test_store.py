@@ -367,3 +367,100 @@ async def test_where_a_feed_is_fetched_from_and_its_rhythm_are_remembered(
     [again] = await store.claim_due_feeds("n1", 60, 10)
     assert again.scan_hash == "s"  # a failed poll leaves validators and rhythm alone
     assert again.entry_interval == 900.0
+
+
+# --- upgrades keep what was seen (migration 0004: stories) -------------------------------------
+
+
+async def test_upgrading_to_stories_keeps_entries_matches_and_alerts(
+    state: str, clock: FakeClock
+) -> None:
+    """State written before stories existed upgrades with nothing lost: every entry gets a
+    story (one per canonical link), alerts keep theirs, and the outbox stays single."""
+    from monitor.store import engine as engine_mod
+
+    engine = engine_mod.create_engine(engine_mod.database_url(state))
+    try:
+        await engine_mod.migrate(engine, "0003")
+        now = clock()
+        async with engine.begin() as conn:
+            for feed_id in (1, 2):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO feeds (id, url, active, created_at, next_poll_at) "
+                        "VALUES (:id, :url, :active, :now, :now)"
+                    ),
+                    {
+                        "id": feed_id,
+                        "url": f"https://f{feed_id}.example/rss",
+                        "active": True,
+                        "now": now,
+                    },
+                )
+            entries = [  # (id, feed, key, canonical link): entries 1 and 3 tell one story
+                (1, 1, "guid:a", "https://news.example/a"),
+                (2, 1, "guid:b", "https://news.example/b"),
+                (3, 2, "guid:c", "https://news.example/a"),
+            ]
+            for entry_id, feed_id, key, link in entries:
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO entries (id, feed_id, key, url, canonical_url, title, "
+                        "content_hash, first_seen_at, updated_at) VALUES "
+                        "(:id, :feed, :key, :url, :url, :title, :hash, :now, :now)"
+                    ),
+                    {
+                        "id": entry_id,
+                        "feed": feed_id,
+                        "key": key,
+                        "url": link,
+                        "title": f"title {entry_id}",
+                        "hash": f"h{entry_id}",
+                        "now": now,
+                    },
+                )
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO matches (entry_id, rule_id, revision, hits, created_at) "
+                        "VALUES (:id, 'r', 0, '[]', :now)"
+                    ),
+                    {"id": entry_id, "now": now},
+                )
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO alerts (id, sink, rule_id, entry_id, revision, kind, "
+                        "payload, state, attempts, next_attempt_at, created_at) VALUES "
+                        "(:alert, 'hook', 'r', :id, 0, 'article.matched', '{}', 'delivered', "
+                        "1, :now, :now)"
+                    ),
+                    {"alert": f"msg_{entry_id}", "id": entry_id, "now": now},
+                )
+    finally:
+        await engine.dispose()
+
+    store = await Store.open(state, clock)
+    try:
+        assert await store.count("entries") == 3
+        assert await store.count("matches") == 3
+        assert await store.count("alerts") == 3
+        assert await store.count("stories") == 2
+        async with store._engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.text("SELECT id, story_id, last_seen_at FROM entries"))
+            ).all()
+            story = {row.id: row.story_id for row in rows}
+            assert story[1] == story[3] != story[2]
+            assert all(row.last_seen_at is not None for row in rows)
+            linked = (
+                await conn.execute(sa.text("SELECT id, story_id FROM alerts ORDER BY id"))
+            ).all()
+            if store.dialect == "sqlite":  # off only while migrating
+                assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        # The first alert speaks for the story; the second copy's alert stays, unlinked.
+        assert [(row.id, row.story_id) for row in linked] == [
+            ("msg_1", story[1]),
+            ("msg_2", story[2]),
+            ("msg_3", None),
+        ]
+    finally:
+        await store.close()

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from monitor.config.units import parse_duration, parse_rate, parse_size
+from monitor.stories import SAME_STORY
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
@@ -163,6 +164,26 @@ def _check_bounds(model: Any) -> Any:
     return model
 
 
+class RetentionSpec(Model):
+    """How long the store keeps what it no longer needs (pruned once a day).
+
+    ``entries``: an entry its feed has not listed for this long loses its text, revisions and
+    matches, keeping its key and hashes (a tombstone: it can never be new again).
+    ``tombstones``: a tombstone not listed for this long goes. ``alerts``: a delivered alert
+    keeps its payload this long, then only the key that keeps it single.
+    """
+
+    entries: Duration = Field(90 * 86400.0, ge=86400)
+    tombstones: Duration = Field(365 * 86400.0, ge=86400)
+    alerts: Duration = Field(90 * 86400.0, ge=86400)
+
+    @model_validator(mode="after")
+    def _order(self) -> RetentionSpec:
+        if self.tombstones < self.entries:
+            raise ValueError("tombstones must be kept at least as long as entries")
+        return self
+
+
 class Defaults(Model):
     """Settings every feed inherits unless it overrides them."""
 
@@ -190,6 +211,11 @@ class Defaults(Model):
     retries: tuple[Duration, ...] = Field(RETRY_SCHEDULE, max_length=50)
     retry_after_max: Duration = 3600.0
     timezone: TimeZone = "UTC"
+    # Copies of one story (same canonical link, or this similar a text within the window) are
+    # one story: one alert per rule and sink, the others listed as "also reported by".
+    story_window: Duration = Field(3 * 86400.0, ge=0)
+    story_similarity: float = Field(SAME_STORY, ge=0.2, le=1.0)
+    retention: RetentionSpec = RetentionSpec()
 
     _bounds = model_validator(mode="after")(_check_bounds)
 
@@ -233,6 +259,8 @@ class RuleSpec(Model):
     sources: tuple[StrictStr, ...] = ()
     exclude_sources: tuple[StrictStr, ...] = ()
     sinks: tuple[Name, ...] | None = None
+    # Alert again (``article.updated``, with a diff) when a story this rule alerted on is edited.
+    notify_updates: bool = False
 
     @model_validator(mode="after")
     def _one_form(self) -> RuleSpec:

@@ -76,19 +76,40 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _upgrade(connection: sa.Connection) -> None:
+def _upgrade(connection: sa.Connection, target: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, target)
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; a no-op when it already is."""
-    async with engine.execution_options(**{WRITE: True}).begin() as connection:
-        await connection.run_sync(_upgrade)
+async def migrate(engine: AsyncEngine, target: str = "head") -> None:
+    """Bring the schema to the newest revision (or ``target``); a no-op when it already is.
+
+    On SQLite, Alembic changes most columns by copying a table into a new one and dropping the
+    old; with foreign keys on, that drop would delete every row that points at it (ON DELETE
+    CASCADE). So migrations run with foreign keys off, as SQLite's documentation prescribes for
+    schema changes, and must leave no dangling reference behind (``foreign_key_check``).
+    """
+    engine = engine.execution_options(**{WRITE: True})
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, target)
+        return
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or it is ignored
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade, target)
+                dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if dangling:
+                    raise StoreError(f"a migration left dangling references: {dangling[:5]}")
+        finally:
+            await raw.execute("PRAGMA foreign_keys=ON")
 
 
 class StateLock:

@@ -80,7 +80,35 @@ feeds = sa.Table(
     sa.Column("failing_since", UTCDateTime),
     sa.Column("disabled_at", UTCDateTime),
     sa.Column("disabled_reason", sa.Text),
+    # 0004: stories. How this feed's entries are told apart (guid, then link, then hash: a feed
+    # whose GUIDs repeat or change moves down the chain), and when its body was last parsed.
+    sa.Column("identity", sa.String(8), nullable=False, server_default="guid"),
+    sa.Column("last_parsed_at", UTCDateTime),
     sa.Index(None, "active", "next_poll_at"),
+)
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("canonical_url", sa.Text, unique=True),
+    sa.Column("sketch", sa.LargeBinary),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Index(None, "first_seen_at"),
+)
+
+# The band keys of a story's sketch, for finding near-duplicates within the story window.
+story_bands = sa.Table(
+    "story_bands",
+    metadata,
+    sa.Column(
+        "story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("band", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "band", "key"),
+    sa.Index(None, "created_at"),
 )
 
 entries = sa.Table(
@@ -100,7 +128,40 @@ entries = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # 0004: stories and revisions. last_seen_at: the last parse that listed the entry (kept to
+    # within SEEN_STEP); pruned entries keep their key and hashes (a tombstone) so that they
+    # are never new again.
+    # No foreign key to stories: SQLite could only add one by rebuilding this table, and
+    # prune deletes a story only once no entry tells it.
+    sa.Column("story_id", sa.Integer),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("material_hash", sa.String(64)),
+    sa.Column("hash_changes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_seen_at", UTCDateTime),
+    # Whether the feed's last parsed document listed it (a 304 lists what the last parse did).
+    sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("pruned_at", UTCDateTime),
     sa.UniqueConstraint("feed_id", "key"),
+    sa.Index(None, "story_id"),
+    sa.Index(None, "feed_id", "canonical_url"),
+    sa.Index(None, "feed_id", "content_hash"),
+    sa.Index(None, "last_seen_at"),
+)
+
+revisions = sa.Table(
+    "revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("diff", sa.JSON),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("entry_id", "revision"),
 )
 
 matches = sa.Table(
@@ -136,7 +197,9 @@ alerts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
     sa.Column("digest_id", sa.String(64)),
-    sa.UniqueConstraint("sink", "rule_id", "entry_id", "revision"),
+    # 0004: one alert per (sink, rule, story, revision): a story told by several feeds alerts once.
+    sa.Column("story_id", sa.Integer),
+    sa.UniqueConstraint("sink", "rule_id", "story_id", "revision"),
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "sink", "state"),
 )

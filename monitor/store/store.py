@@ -22,12 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.errors import StoreError
 from monitor.store import engine as engine_mod
-from monitor.store.schema import alerts, entries, feeds, matches, sinks
+from monitor.store.entries import StoryPolicy, touch_seen, write_entries
+from monitor.store.schema import (
+    alerts,
+    entries,
+    feeds,
+    matches,
+    revisions,
+    sinks,
+    stories,
+    story_bands,
+)
 from monitor.types import (
     Alert,
-    ChangeKind,
     Digest,
-    EntryWrite,
     FeedForUpdate,
     FeedUpdateIntent,
     StoredEntry,
@@ -61,6 +69,51 @@ class SinkSync:
 
 
 DigestPayload = Callable[[Digest], dict[str, Any]]
+
+
+def _stored_entries() -> sa.Select[Any]:
+    e = entries.c
+    return sa.select(
+        e.id,
+        e.key,
+        e.content_hash,
+        e.material_hash,
+        e.revision,
+        e.hash_changes,
+        e.story_id,
+        e.title,
+        e.summary,
+        e.content,
+        e.pruned_at,
+    )
+
+
+def _stored(row: Any) -> StoredEntry:
+    text = None if row.pruned_at is not None else (row.title, row.summary, row.content)
+    return StoredEntry(
+        row.id,
+        row.key,
+        row.content_hash,
+        row.material_hash,
+        row.revision,
+        row.hash_changes,
+        row.story_id,
+        text,
+    )
+
+
+def _with_reports(
+    payload: dict[str, Any], reports: Sequence[dict[str, Any]], entry_id: int | None
+) -> dict[str, Any]:
+    """An alert's payload with the other feeds that told its story ("also reported by")."""
+    others = [
+        {"feed": r["feed"], "feed_url": r["feed_url"], "title": r["title"], "url": r["url"]}
+        for r in reports
+        if r["entry_id"] != entry_id
+    ]
+    if not others:
+        return payload
+    return {**payload, "data": {**payload.get("data", {}), "also_reported_by": others}}
 
 
 def _feed_values(intent: FeedUpdateIntent) -> dict[str, Any]:
@@ -97,6 +150,10 @@ def _feed_values(intent: FeedUpdateIntent) -> dict[str, Any]:
         )
     if intent.title:
         values["title"] = intent.title
+    if intent.status == "ok":
+        values["last_parsed_at"] = intent.attempted_at
+    if intent.identity is not None:
+        values["identity"] = intent.identity
     if intent.rhythm is not None:
         values.update(
             entry_interval=intent.rhythm.entry_interval,
@@ -127,6 +184,7 @@ class Store:
         self.now = clock
         self.dialect = engine.dialect.name
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self.story_policy = StoryPolicy()
 
     @classmethod
     async def open(cls, state: str, clock: Clock, *, exclusive: bool = False) -> Store:
@@ -265,6 +323,7 @@ class Store:
                 f.publisher_interval,
                 f.redirect_url,
                 f.redirect_count,
+                f.identity,
             )
         )
         async with self._write() as conn:
@@ -284,6 +343,7 @@ class Store:
                 publisher_interval=row.publisher_interval,
                 redirect_url=row.redirect_url,
                 redirect_count=row.redirect_count,
+                identity=row.identity,
             )
             for row in sorted(rows, key=lambda r: r.id)
         ]
@@ -304,10 +364,56 @@ class Store:
         if not keys:
             return {}
         e = entries.c
-        query = sa.select(e.id, e.key, e.content_hash).where(e.feed_id == feed_id, e.key.in_(keys))
         async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return {row.key: StoredEntry(row.id, row.key, row.content_hash) for row in rows}
+            rows = (
+                await conn.execute(_stored_entries().where(e.feed_id == feed_id, e.key.in_(keys)))
+            ).all()
+        return {row.key: _stored(row) for row in rows}
+
+    async def find_entries(
+        self, feed_id: int, links: Iterable[str], hashes: Iterable[str]
+    ) -> tuple[dict[str, StoredEntry], dict[str, StoredEntry]]:
+        """The feed's entries with these canonical links, and those with these content hashes,
+        whatever their key: an entry whose GUID changed is still the entry it was. The oldest
+        entry wins where several share a link or a text."""
+        links, hashes = sorted(set(links)), sorted(set(hashes))
+        if not links and not hashes:
+            return {}, {}
+        e = entries.c
+        found: tuple[dict[str, StoredEntry], dict[str, StoredEntry]] = ({}, {})
+        async with self._read() as conn:
+            for column, wanted, into in (
+                (e.canonical_url, links, found[0]),
+                (e.content_hash, hashes, found[1]),
+            ):
+                for start in range(0, len(wanted), 500):
+                    query = (
+                        _stored_entries()
+                        .add_columns(column.label("found_by"))
+                        .where(e.feed_id == feed_id, column.in_(wanted[start : start + 500]))
+                        .order_by(e.id)
+                    )
+                    for row in await conn.execute(query):
+                        into.setdefault(row.found_by, _stored(row))
+        return found
+
+    async def story_rules(self, story_ids: Iterable[int]) -> dict[int, set[str]]:
+        """The rules that already matched each story (at any revision, in any of its feeds)."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        e, m = entries.c, matches.c
+        query = (
+            sa.select(e.story_id, m.rule_id)
+            .distinct()
+            .join(matches, m.entry_id == e.id)
+            .where(e.story_id.in_(ids))
+        )
+        found: dict[int, set[str]] = {}
+        async with self._read() as conn:
+            for row in await conn.execute(query):
+                found.setdefault(row.story_id, set()).add(row.rule_id)
+        return found
 
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
@@ -315,8 +421,13 @@ class Store:
             async with self._write() as conn:
                 if not await self._update_feed(conn, intent, node):
                     raise _LeaseLost
-                created = await self._write_entries(
-                    conn, intent.feed_id, intent.entries, intent.attempted_at
+                created = await write_entries(
+                    conn,
+                    self._insert,
+                    intent.feed_id,
+                    intent.entries,
+                    intent.attempted_at,
+                    self.story_policy,
                 )
         except _LeaseLost:
             return RecordOutcome(recorded=False)
@@ -350,87 +461,11 @@ class Store:
             .where(f.id == intent.feed_id, f.lease_owner == node)
             .values(**_feed_values(intent))
         )
-        return bool(result.rowcount)
-
-    async def _write_entries(
-        self, conn: AsyncConnection, feed_id: int, writes: Sequence[EntryWrite], now: datetime
-    ) -> int:
-        ids: dict[str, int] = {}
-        new = [w.change for w in writes if w.change.kind is ChangeKind.NEW]
-        if new:
-            rows = [
-                {
-                    "feed_id": feed_id,
-                    "key": c.key,
-                    "guid": c.entry.guid,
-                    "url": c.entry.link,
-                    "canonical_url": c.canonical_url,
-                    "title": c.entry.title,
-                    "summary": c.entry.summary,
-                    "content": c.entry.content,
-                    "language": c.entry.language,
-                    "published_at": c.entry.published,
-                    "content_hash": c.content_hash,
-                    "first_seen_at": now,
-                    "updated_at": now,
-                }
-                for c in new
-            ]
-            stmt = (
-                self._insert(entries)
-                .on_conflict_do_nothing()
-                .returning(entries.c.key, entries.c.id)
-            )
-            result = await conn.execute(stmt, rows)
-            ids.update({row.key: row.id for row in result.all()})
-        for write in writes:
-            change = write.change
-            if change.kind is ChangeKind.UPDATED and change.stored is not None:
-                ids[change.key] = change.stored.id
-                await conn.execute(
-                    entries.update()
-                    .where(entries.c.id == change.stored.id)
-                    .values(
-                        title=change.entry.title,
-                        summary=change.entry.summary,
-                        content=change.entry.content,
-                        content_hash=change.content_hash,
-                        canonical_url=change.canonical_url,
-                        updated_at=now,
-                    )
-                )
-        created = 0
-        for write in writes:
-            entry_id = ids.get(write.change.key)
-            if entry_id is None:
-                continue  # inserted concurrently by another node, which also alerted for it
-            for rule_id, hits in write.matches:
-                await conn.execute(
-                    self._insert(matches)
-                    .on_conflict_do_nothing()
-                    .values(
-                        entry_id=entry_id, rule_id=rule_id, revision=0, hits=hits, created_at=now
-                    )
-                )
-            for alert in write.alerts:
-                result = await conn.execute(
-                    self._insert(alerts)
-                    .on_conflict_do_nothing()
-                    .values(
-                        id=alert.id,
-                        sink=alert.sink,
-                        rule_id=alert.rule_id,
-                        entry_id=entry_id,
-                        revision=0,
-                        kind=alert.kind,
-                        payload=alert.payload,
-                        state="pending",
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                )
-                created += result.rowcount
-        return created
+        if not result.rowcount:
+            return False
+        if intent.seen:
+            await touch_seen(conn, intent.feed_id, intent.seen, intent.attempted_at)
+        return True
 
     # --- alerts --------------------------------------------------------------------------------
 
@@ -637,7 +672,7 @@ class Store:
                 return 0
             held = (
                 await conn.execute(
-                    sa.select(a.id, a.payload)
+                    sa.select(a.id, a.payload, a.story_id, a.entry_id)
                     .where(
                         a.sink == sink,
                         a.state == "pending",
@@ -654,7 +689,12 @@ class Store:
             )
             if not held:
                 return 0
-            digest = Digest(digest_id, sink, since, cut, tuple((r.id, r.payload) for r in held))
+            reports = await self._reports(conn, {r.story_id for r in held if r.story_id})
+            items = tuple(
+                (r.id, _with_reports(r.payload, reports.get(r.story_id, []), r.entry_id))
+                for r in held
+            )
+            digest = Digest(digest_id, sink, since, cut, items)
             inserted = await conn.execute(
                 self._insert(alerts)
                 .on_conflict_do_nothing()
@@ -715,6 +755,7 @@ class Store:
                 f.disabled_reason,
                 f.entry_interval,
                 f.publisher_interval,
+                f.identity,
                 sa.func.coalesce(counts.c.n, 0).label("entries"),
             )
             .outerjoin(counts, counts.c.feed_id == f.id)
@@ -756,6 +797,9 @@ class Store:
                 a.delivered_at,
                 a.next_attempt_at,
                 a.digest_id,
+                a.revision,
+                a.story_id,
+                a.entry_id,
                 e.title,
                 e.url,
             )
@@ -768,7 +812,127 @@ class Store:
         if sink:
             query = query.where(a.sink == sink)
         async with self._read() as conn:
-            return [dict(row._mapping) for row in (await conn.execute(query)).all()]
+            rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
+            others = await self._reports(conn, {r["story_id"] for r in rows if r["story_id"]})
+        for row in rows:
+            row["also_reported_by"] = [
+                report
+                for report in others.get(row["story_id"], [])
+                if report["entry_id"] != row["entry_id"]
+            ]
+        return rows
+
+    async def story_reports(self, story_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """Every feed entry telling each story, first seen first ("also reported by")."""
+        async with self._read() as conn:
+            return await self._reports(conn, set(story_ids))
+
+    async def _reports(
+        self, conn: AsyncConnection, story_ids: set[int]
+    ) -> dict[int, list[dict[str, Any]]]:
+        if not story_ids:
+            return {}
+        e, f = entries.c, feeds.c
+        query = (
+            sa.select(
+                e.story_id,
+                e.id.label("entry_id"),
+                e.title,
+                e.url,
+                e.first_seen_at,
+                sa.func.coalesce(f.name, f.title, f.url).label("feed"),
+                f.url.label("feed_url"),
+            )
+            .join(feeds, f.id == e.feed_id)
+            .where(e.story_id.in_(sorted(story_ids)))
+            .order_by(e.first_seen_at, e.id)
+        )
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in await conn.execute(query):
+            report = dict(row._mapping)
+            found.setdefault(report.pop("story_id"), []).append(report)
+        return found
+
+    # --- retention -----------------------------------------------------------------------------
+
+    async def prune(
+        self,
+        *,
+        entries_after: timedelta,
+        tombstones_after: timedelta,
+        alerts_after: timedelta,
+    ) -> dict[str, int]:
+        """Forget what is old, keeping what identity and single alerts need.
+
+        An entry its feed has not listed for ``entries_after`` loses its text, revisions and
+        matches but keeps its key and hashes (a tombstone: it is never new again); a tombstone
+        not listed for ``tombstones_after`` goes. A delivered alert older than ``alerts_after``
+        loses its payload but keeps its row, the key that keeps it single, until its story
+        goes: when no entry tells it any more. Band keys and sketches go after the story window.
+        Returns how many rows each step touched.
+        """
+        now = self.now()
+        e, a, s, f = entries.c, alerts.c, stories.c, feeds.c
+        counts: dict[str, int] = {}
+        # An entry its feed still lists is kept, however long the feed answers 304; a removed
+        # feed's entries age from their last sighting.
+        unlisted = sa.or_(e.listed.is_(False), f.active.is_(False))
+
+        async def run(name: str, statement: Any) -> None:
+            counts[name] = (await conn.execute(statement)).rowcount
+
+        async with self._write() as conn:
+            old = (
+                sa.select(e.id)
+                .join(feeds, f.id == e.feed_id)
+                .where(e.pruned_at.is_(None), e.last_seen_at < now - entries_after, unlisted)
+            )
+            await run("revisions", revisions.delete().where(revisions.c.entry_id.in_(old)))
+            await run("matches", matches.delete().where(matches.c.entry_id.in_(old)))
+            await run(
+                "entries",
+                entries.update()
+                .where(e.id.in_(old))
+                .values(title="", summary="", content="", pruned_at=now),
+            )
+            gone = (
+                sa.select(e.id)
+                .join(feeds, f.id == e.feed_id)
+                .where(e.pruned_at.is_not(None), e.last_seen_at < now - tombstones_after, unlisted)
+            )
+            await run("tombstone_alerts", alerts.delete().where(a.entry_id.in_(gone)))
+            await run("tombstones", entries.delete().where(e.id.in_(gone)))
+            told = sa.select(e.story_id).where(e.story_id.is_not(None))
+            await run(
+                "story_alerts",
+                alerts.delete().where(a.story_id.is_not(None), a.story_id.not_in(told)),
+            )
+            await run("stories", stories.delete().where(s.id.not_in(told)))
+            await run(
+                "payloads",
+                alerts.update()
+                .where(
+                    a.state.in_(("delivered", "digested")),
+                    a.created_at < now - alerts_after,
+                    sa.cast(a.payload, sa.Text) != "{}",
+                )
+                .values(payload={}),
+            )
+            await run(
+                "digests",
+                alerts.delete().where(
+                    a.kind == "digest", a.state == "delivered", a.created_at < now - alerts_after
+                ),
+            )
+            window = now - self.story_policy.window
+            await run("bands", story_bands.delete().where(story_bands.c.created_at < window))
+            await run(
+                "sketches",
+                stories.update()
+                .where(s.first_seen_at < window, s.sketch.is_not(None))
+                .values(sketch=None),
+            )
+        return counts
 
     async def list_sinks(self) -> list[dict[str, Any]]:
         """Each known sink's state, with how many of its alerts are in each delivery state."""
@@ -791,6 +955,9 @@ class Store:
             "matches": matches,
             "alerts": alerts,
             "sinks": sinks,
+            "stories": stories,
+            "story_bands": story_bands,
+            "revisions": revisions,
         }
         t = tables[table]
         query = sa.select(sa.func.count()).select_from(t)
