@@ -1,5 +1,5 @@
 """The state store (SQLite by default, PostgreSQL for several nodes)."""
 
-from monitor.store.store import FeedSchedule, RecordOutcome, SinkSync, Store
+from monitor.store.store import FeedSchedule, RecordOutcome, SinkSync, StateTally, Store
 
-__all__ = ["FeedSchedule", "RecordOutcome", "SinkSync", "Store"]
+__all__ = ["FeedSchedule", "RecordOutcome", "SinkSync", "StateTally", "Store"]
