@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.config import LoadedConfig, load_config
-from monitor.errors import ConfigError, MonitorError, Problem, StoreError
+from monitor.errors import ConfigError, EndpointError, MonitorError, Problem, StoreError
 from monitor.log import configure_logging
 from monitor.rules import snippet
 
@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             return asyncio.run(_run_once(loaded, args))
         return asyncio.run(_run_daemon(loaded, Path(args.config)))
-    except StoreError as e:
+    except (StoreError, EndpointError) as e:
         print(f"newsmon: {e}", file=sys.stderr)
         return PROBLEM
 

@@ -32,8 +32,10 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.config import LoadedConfig, Settings, load_config
 from monitor.digest import cut_digest, digest_trigger
 from monitor.dispatch import Dispatcher, sink_policies
+from monitor.endpoint import Endpoint
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, make_session
+from monitor.metrics import Metrics
 from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks, sink_fingerprint
@@ -56,6 +58,7 @@ RESTART_SETTINGS = (
     "defaults.per_host",
     "defaults.user_agent",
     "defaults.deliveries",
+    "http.listen",
 )
 
 
@@ -154,6 +157,9 @@ class Daemon:
         self._stopping = False
         self._watched: tuple[tuple[str, int, int, int], ...] = ()
         self._changed: tuple[tuple[str, int, int, int], ...] | None = None
+        self.metrics = Metrics()
+        self.endpoint: Endpoint | None = None
+        self._ticked = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -193,6 +199,7 @@ class Daemon:
             self.node,
             on_alerts=self._alerts_created,
             recorder=self.recorder,
+            metrics=self.metrics,
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -202,6 +209,7 @@ class Daemon:
             jitter=defaults.jitter,
             retry_after_max=defaults.retry_after_max,
             policies=sink_policies(settings),
+            metrics=self.metrics,
         )
         await self._sync_sinks(settings)
         return self
@@ -354,6 +362,7 @@ class Daemon:
                 self._watch_tick, "interval", seconds=WATCH_INTERVAL, id="watch", **job_options
             )
         self._scheduler = scheduler
+        await self._serve()
         await self.cut_digests()  # one missed while the daemon was down goes out now
         scheduler.start()
         settings = self.config.settings
@@ -368,6 +377,34 @@ class Daemon:
         )
         await stop.wait()
         await self.shutdown()
+
+    @property
+    def live(self) -> bool:
+        """The clock runs (``/healthz``)."""
+        return self._scheduler is not None and self._scheduler.running
+
+    @property
+    def readiness(self) -> str:
+        """``ready`` once the store is open and the first poll tick ran (``/readyz``), else
+        ``starting``; ``draining`` from SIGTERM on."""
+        if self._stopping:
+            return "draining"
+        return "ready" if self._ticked else "starting"
+
+    async def _serve(self) -> None:
+        """Serve ``/healthz``, ``/readyz`` and ``/metrics`` when ``http.listen`` is set."""
+        address = self.config.settings.http.address
+        if address is None:
+            return
+        self.endpoint = Endpoint(
+            address,
+            self.metrics.registry,
+            live=lambda: self.live,
+            readiness=lambda: self.readiness,
+            refresh=lambda: self.metrics.read_state(self.store, self.config.settings.sinks),
+        )
+        await self.endpoint.start()
+        self._stack.push_async_callback(self.endpoint.stop)
 
     async def shutdown(self) -> None:
         """Stop intake, let running work finish for ``drain_timeout`` seconds, cancel the rest."""
@@ -395,6 +432,7 @@ class Daemon:
             lambda free: self.store.claim_due_feeds(self.node, self.feed_lease, free),
             lambda feed: self.pipeline.update_feed(feed, self.config),
         )
+        self._ticked = True
 
     async def _deliver_tick(self) -> None:
         if not self._stopping:
@@ -454,6 +492,7 @@ class Daemon:
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as e:
+            self.metrics.config_reloaded(ok=False)
             await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
             return False
         old = self.config.settings
@@ -472,6 +511,7 @@ class Daemon:
             await log.awarning("config.warning", problem=str(problem))
         if self._scheduler is not None and self._scheduler.running:
             self._schedule_digests(self._scheduler)
+        self.metrics.config_reloaded(ok=True)
         await log.ainfo(
             "config.reloaded",
             feeds=len(new.settings.feeds),

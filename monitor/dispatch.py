@@ -26,6 +26,7 @@ import structlog
 
 from monitor.config.schema import RETRY_SCHEDULE, Settings
 from monitor.errors import SinkError, SinkGone
+from monitor.metrics import Metrics
 from monitor.sinks import Sink
 from monitor.store import Store
 from monitor.types import Alert
@@ -91,6 +92,7 @@ class Dispatcher:
     policies: Mapping[str, SinkPolicy] = field(default_factory=dict)
     lease: float = ALERT_LEASE
     rng: random.Random = field(default_factory=random.Random)
+    metrics: Metrics = field(default_factory=Metrics)
     _lanes: dict[str, Lane] = field(default_factory=dict)
     _claims: set[asyncio.Task[None]] = field(default_factory=set)
     _stopping: bool = False
@@ -111,6 +113,11 @@ class Dispatcher:
 
     async def deliver(self, alert: Alert) -> str:
         """Try ``alert`` once; return ``delivered``, ``retry``, ``dead`` or ``disabled``."""
+        outcome = await self._attempt(alert)
+        self.metrics.delivered(alert.sink, outcome)
+        return outcome
+
+    async def _attempt(self, alert: Alert) -> str:
         sink = self.sinks.get(alert.sink)
         bound = log.bind(
             alert=alert.id, sink=alert.sink, rule=alert.rule_id, attempt=alert.attempts
@@ -120,7 +127,8 @@ class Dispatcher:
             await bound.awarning("alert.dead", reason="sink not configured")
             return "dead"
         try:
-            await sink.deliver(alert)
+            with self.metrics.delivery_timer(alert.sink):
+                await sink.deliver(alert)
         except SinkGone as e:
             await asyncio.shield(self.store.disable_sink(alert.sink, str(e), alert.id))
             await bound.aerror("sink.disabled", reason=str(e))

@@ -13,6 +13,7 @@
       · UnsafeXML          entity declarations that could blow up memory or read files
       · ParseTimeout       (also a TimeoutError) the parse passed its deadline; worker killed
   + StoreError             the state store refused an operation
+  + EndpointError          (also an OSError) the HTTP endpoint cannot listen on ``http.listen``
   + SinkError              one delivery attempt failed (the outbox retries it)
     - SinkGone             the receiver answered 410 Gone: the sink is disabled
 
@@ -153,6 +154,10 @@ class ParseTimeout(ParseError, TimeoutError):
 
 class StoreError(MonitorError):
     """The state store refused an operation."""
+
+
+class EndpointError(MonitorError, OSError):
+    """The daemon's HTTP endpoint cannot listen (address in use, not permitted, unknown host)."""
 
 
 class SinkError(MonitorError):

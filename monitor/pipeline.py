@@ -37,6 +37,7 @@ from monitor.config.schema import FeedSpec, Settings, sink_names_for
 from monitor.decide import Decider, Identification, identify
 from monitor.errors import HTTPStatusError, NotAFeed, UpdateError
 from monitor.fetch import Fetcher
+from monitor.metrics import Metrics
 from monitor.parse import Parser, parse_in
 from monitor.rules import Article
 from monitor.scan import scan_fingerprint
@@ -154,6 +155,7 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     on_alerts: Callable[[int], None] | None = None
     recorder: PollRecorder | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
         if self.recorder is None:
@@ -166,13 +168,16 @@ class Pipeline:
             try:
                 result = await self._update(feed, config)
             except Exception as e:
+                self.metrics.feed_crashed(time.monotonic() - started)
                 # The exception itself: async log calls format in a thread, where
                 # ``exc_info=True`` would find no exception.
                 await log.acritical(
                     "feed.updated", status="critical", reason="unexpected error", exc_info=e
                 )
                 raise
-            ms = round((time.monotonic() - started) * 1000)
+            seconds = time.monotonic() - started
+            self.metrics.feed_updated(result, seconds)
+            ms = round(seconds * 1000)
             fields = {
                 "status": result.status,
                 "new": result.new,

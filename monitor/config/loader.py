@@ -17,6 +17,7 @@ from typing import Any
 import pydantic
 
 from monitor.config import schema
+from monitor.config.listen import HttpSpec
 from monitor.config.rulecheck import check_rules
 from monitor.config.schema import RuleSpec, Settings
 from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
@@ -166,6 +167,7 @@ _FIELD_NAMES = sorted(
             schema.FeedSpec,
             RuleSpec,
             *schema.SINK_TYPES,
+            HttpSpec,
         )
         for name in model.model_fields
     }

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config.listen import HttpSpec
 from monitor.config.units import parse_duration, parse_rate, parse_size
 from monitor.stories import SAME_STORY
 
@@ -422,6 +423,7 @@ class Settings(Model):
     groups: Mapping[Name, StrictStr] = Field(default_factory=dict)
     rules: tuple[RuleSpec, ...] = ()
     sinks: Mapping[Name, SinkSpec] = Field(default_factory=dict)
+    http: HttpSpec = HttpSpec()
 
     @model_validator(mode="before")
     @classmethod

@@ -68,6 +68,14 @@ class SinkSync:
     orphaned: int = 0
 
 
+@dataclass(frozen=True)
+class StateTally:
+    """Configured feeds by state, and undelivered alerts by ``(sink, state)``."""
+
+    feeds: Mapping[str, int]
+    outbox: Mapping[tuple[str, str], int]
+
+
 DigestPayload = Callable[[Digest], dict[str, Any]]
 
 
@@ -166,6 +174,16 @@ def _feed_values(intent: FeedUpdateIntent) -> dict[str, Any]:
             effective_url=intent.relocation.url, effective_url_source=intent.relocation.source
         )
     return values
+
+
+def _feed_state(disabled: bool, failing: bool, last_status: str | None) -> str:
+    if disabled:
+        return "disabled"
+    if failing:
+        return "failing"
+    if last_status is None:
+        return "never_polled"
+    return "error" if last_status in ("error", "gone") else "ok"
 
 
 class _LeaseLost(Exception):
@@ -946,6 +964,26 @@ class Store:
             result.setdefault(tally.sink, {"name": tally.sink, "alerts": {}})
             result[tally.sink]["alerts"][tally.state] = tally.n
         return [result[name] for name in sorted(result)]
+
+    async def tally_state(self) -> StateTally:
+        """Active feeds by state (ok, error, failing, disabled, never_polled) and pending or dead
+        alerts by sink: two grouped counts, cheap enough to run on every metrics scrape."""
+        f, a = feeds.c, alerts.c
+        flags = (f.disabled_at.is_not(None), f.failing_since.is_not(None), f.last_status)
+        by_feed = sa.select(*flags, sa.func.count()).where(f.active).group_by(*flags)
+        by_sink = (
+            sa.select(a.sink, a.state, sa.func.count())
+            .where(a.state.in_(("pending", "dead")))
+            .group_by(a.sink, a.state)
+        )
+        async with self._read() as conn:
+            feed_rows = (await conn.execute(by_feed)).all()
+            sink_rows = (await conn.execute(by_sink)).all()
+        states: dict[str, int] = {}
+        for disabled, failing, status, n in feed_rows:
+            state = _feed_state(disabled, failing, status)
+            states[state] = states.get(state, 0) + n
+        return StateTally(states, {(sink, state): n for sink, state, n in sink_rows})
 
     async def count(self, table: str, **where: Any) -> int:
         """Rows in ``table`` matching column equalities (for status lines and tests)."""
