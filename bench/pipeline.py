@@ -34,15 +34,30 @@ ITEM = (
     "<pubDate>Mon, 23 Nov 2026 10:{m:02d}:00 +0700</pubDate>"
     "<description>{text}</description></item>"
 )
-TEXT = (
-    "Jakarta - Pemerintah dan DPR membahas rancangan anggaran tahun depan, termasuk subsidi "
-    "energi dan bantuan sosial, dalam rapat kerja yang berlangsung hingga malam. "
-) * 4
+WORDS = (
+    "pemerintah dpr membahas rancangan anggaran tahun depan termasuk subsidi energi bantuan "
+    "sosial rapat kerja berlangsung hingga malam menteri keuangan gubernur bank sentral "
+    "inflasi harga beras cabai pasar petani nelayan banjir gempa jalan tol bandara pelabuhan "
+    "presiden wakil partai koalisi oposisi pemilu kampanye sidang mahkamah hakim jaksa polisi "
+    "tersangka korupsi proyek investasi ekspor impor nikel batu bara sawit listrik sekolah guru "
+    "rumah sakit dokter vaksin warga desa kota provinsi pulau jawa sumatra kalimantan sulawesi"
+).split()
+
+
+def text_of(feed: int, n: int) -> str:
+    """About 60 words of its own for each item: distinct stories, as real feeds carry."""
+    state = (feed * 1_000_003 + n) * 2_654_435_761 % 2**32
+    words = []
+    for _ in range(60):
+        state = (state * 1_103_515_245 + 12_345) % 2**31
+        words.append(WORDS[state % len(WORDS)])
+    return "Jakarta - " + " ".join(words).capitalize() + "."
 
 
 def feed_body(feed: int, newest: int, churn: bool = False) -> bytes:
     items = "".join(
-        ITEM.format(feed=feed, n=n, m=n % 60, text=TEXT) for n in range(newest, newest - 20, -1)
+        ITEM.format(feed=feed, n=n, m=n % 60, text=text_of(feed, n))
+        for n in range(newest, newest - 20, -1)
     )
     volatile = ""
     if churn:

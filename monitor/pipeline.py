@@ -329,7 +329,8 @@ class Pipeline:
                 redirect=fetched.redirect,
                 relocation=fetched.relocation,
                 identity=ident.mode if ident.mode != feed.identity else None,
-                seen=tuple(item.key for item in ident.items),
+                # a first sync has no entries to mark as seen or gone
+                seen=tuple(item.key for item in ident.items) if feed.synced else None,
             )
         )
 

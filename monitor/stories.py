@@ -15,6 +15,7 @@ are set aside; a material edit becomes a revision with a word-level diff.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import struct
@@ -57,14 +58,30 @@ def _hash64(text: str) -> int:
 
 
 def sketch(features: Iterable[str]) -> tuple[int, ...]:
-    """One-permutation MinHash: the smallest hash in each of ``BINS`` bins (top bits pick it)."""
+    """One-permutation MinHash: the smallest hash in each of ``BINS`` bins (top bits pick it).
+
+    A short text leaves bins empty (60 shingles leave about 25 of 64), and empty bins would
+    make every two short texts look alike to the band index. Each empty bin borrows from the
+    next filled one, mixed with the distance (rotation densification, Shrivastava and Li
+    2014): equal sets still give equal sketches, and similar sets mostly equal bins.
+    """
     mins = [_EMPTY] * BINS
     for feature in features:
         value = _hash64(feature)
         slot = value >> 58
         if value < mins[slot]:
             mins[slot] = value
-    return tuple(mins)
+    if _EMPTY not in mins or all(m == _EMPTY for m in mins):
+        return tuple(mins)
+    dense = list(mins)
+    for slot in range(BINS):
+        distance = 1
+        while mins[slot] == _EMPTY and mins[(slot + distance) % BINS] == _EMPTY:
+            distance += 1
+        if mins[slot] == _EMPTY:
+            source = mins[(slot + distance) % BINS]
+            dense[slot] = _hash64(f"{source}:{distance}") | 1  # never _EMPTY's value again
+    return tuple(dense)
 
 
 def story_sketch(title: str, body: str) -> tuple[int, ...] | None:
@@ -86,7 +103,8 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     return same / total if total else 0.0
 
 
-def band_keys(sketch_: Sequence[int]) -> list[int]:
+@functools.lru_cache(maxsize=4096)  # a sketch's keys are wanted at lookup, compare and insert
+def band_keys(sketch_: tuple[int, ...]) -> tuple[int, ...]:
     """One 63-bit key per band: what the store indexes to find candidate copies."""
     rows = BINS // BANDS
     keys = []
@@ -95,7 +113,7 @@ def band_keys(sketch_: Sequence[int]) -> list[int]:
             repr((band, sketch_[band * rows : (band + 1) * rows])).encode(), digest_size=8
         ).digest()
         keys.append(int.from_bytes(digest, "big") >> 1)  # fits a signed BIGINT
-    return keys
+    return tuple(keys)
 
 
 def pack(sketch_: Sequence[int]) -> bytes:

@@ -205,7 +205,7 @@ class FeedUpdateIntent:
     relocation: Relocation | None = None
     failing: bool = False
     identity: str | None = None  # the feed's identity mode, when this poll changed it
-    seen: tuple[str, ...] = ()  # keys of every entry the parsed document listed
+    seen: tuple[str, ...] | None = None  # keys of every entry the parsed document listed
 
 
 @dataclass(frozen=True)

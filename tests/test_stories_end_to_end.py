@@ -9,6 +9,7 @@ between passes), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -329,11 +330,16 @@ async def test_retention_keeps_the_database_bounded(
     url = feeds.url("daily.xml")
     config = make_config(url)
     settings = load_config(config).settings
+    words = (
+        "gempa banjir pemilu anggaran harga beras vaksin sekolah nelayan bandara kereta listrik "
+        "pajak ekspor hutan sungai jalan tol pasar petani guru dokter hakim jaksa polisi"
+    ).split()
     for day in range(5):
         items = [
-            f"<item><title>Kabar hari {day} nomor {n}</title>"
+            f"<item><title>Kabar {day}-{n}</title>"
             f"<link>https://example.org/{day}/{n}</link><guid>{day}-{n}</guid>"
-            f"<description>Isi berita hari {day} nomor {n} tentang hal lain.</description></item>"
+            f"<description>{' '.join(random.Random(day * 3 + n).sample(words, 20))}"
+            "</description></item>"
             for n in range(3)
         ]
         feeds.set("daily.xml", rss("Daily", *items))

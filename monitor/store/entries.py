@@ -41,10 +41,25 @@ class StoryPolicy:
 
 @dataclass
 class _Candidates:
-    """Stories a batch of new entries may join, by link and by sketch."""
+    """Stories a batch of new entries may join: by link, and by the bands of their sketches
+    (only stories that share a band with an entry are compared with it)."""
 
     by_url: dict[str, int] = field(default_factory=dict)
     sketches: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    by_band: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+
+    def add(self, story: int, sketch: tuple[int, ...]) -> None:
+        self.sketches[story] = sketch
+        for band in enumerate(band_keys(sketch)):
+            self.by_band.setdefault(band, set()).add(story)
+
+    def nearest(self, sketch: tuple[int, ...]) -> tuple[int, float] | None:
+        near = set().union(*(self.by_band.get(band, ()) for band in enumerate(band_keys(sketch))))
+        scored = [(similarity(self.sketches[story], sketch), -story) for story in near]
+        if not scored:
+            return None
+        score, story = max(scored)
+        return -story, score
 
 
 async def write_entries(
@@ -55,63 +70,180 @@ async def write_entries(
     now: datetime,
     policy: StoryPolicy,
 ) -> int:
-    """Write the entries of one poll; returns how many outbox rows were created."""
-    created = 0
-    candidates = await _candidates(
-        conn, [w for w in writes if w.change.kind is ChangeKind.NEW], now, policy
-    )
+    """Write the entries of one poll, a few statements for the whole batch; returns how many
+    outbox rows were created."""
+    new = [w for w in writes if w.change.kind is ChangeKind.NEW]
+    candidates = await _candidates(conn, new, now, policy)
+    fresh: list[tuple[str | None, tuple[int, ...] | None]] = []  # stories to start
+    placed: list[int | None] = []  # each write's story; a negative one is fresh[-n - 1]
     for write in writes:
+        stored = write.change.stored
+        if write.change.kind is not ChangeKind.NEW and stored is not None:
+            if stored.story_id is not None:
+                placed.append(stored.story_id)
+                continue  # recorded before stories lost its story: it gets one below
+        elif write.change.kind is not ChangeKind.NEW:
+            placed.append(None)
+            continue
+        placed.append(_place(write, candidates, fresh, policy))
+    started = await _insert_stories(conn, insert, fresh, now)
+    stories_of = [started[-s - 1] if s is not None and s < 0 else s for s in placed]
+    entry_ids = await _insert_entries(conn, insert, feed_id, writes, stories_of, now)
+    match_rows: list[dict[str, Any]] = []
+    alert_rows: list[dict[str, Any]] = []
+    for write, story, entry_id in zip(writes, stories_of, entry_ids, strict=True):
         change = write.change
         if change.kind is ChangeKind.NEW:
-            story = await _story_for(conn, insert, write, candidates, now, policy)
-            entry_id = await _insert_entry(conn, insert, feed_id, change, story, now)
             if entry_id is None:
                 continue  # inserted concurrently by another node, which also alerted for it
             revision = 0
-        elif change.stored is not None:  # updated, or known under another key
+        elif change.stored is not None and story is not None:
             entry_id = change.stored.id
-            known_story = change.stored.story_id
-            story = (
-                known_story
-                if known_story is not None
-                else await _story_for(conn, insert, write, candidates, now, policy)
-            )
             revision = await _update_entry(conn, insert, change, story, now)
         else:
             continue
-        for rule_id, hits in write.matches:
-            await conn.execute(
-                insert(matches)
-                .on_conflict_do_nothing()
-                .values(
-                    entry_id=entry_id,
-                    rule_id=rule_id,
-                    revision=revision,
-                    hits=hits,
-                    created_at=now,
-                )
-            )
-        for draft in write.alerts:
-            ident = draft.id or alert_id(draft.sink, draft.rule_id, story, revision)
-            result = await conn.execute(
-                insert(alerts)
-                .on_conflict_do_nothing()
-                .values(
-                    id=ident,
-                    sink=draft.sink,
-                    rule_id=draft.rule_id,
-                    entry_id=entry_id,
-                    story_id=story,
-                    revision=revision,
-                    kind=draft.kind,
-                    payload=draft.payload,
-                    state="pending",
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
-            created += result.rowcount
-    return created
+        match_rows += [
+            {"entry_id": entry_id, "rule_id": rule_id, "revision": revision, "hits": hits}
+            for rule_id, hits in write.matches
+        ]
+        alert_rows += [
+            {
+                "id": draft.id or alert_id(draft.sink, draft.rule_id, story, revision),
+                "sink": draft.sink,
+                "rule_id": draft.rule_id,
+                "entry_id": entry_id,
+                "story_id": story,
+                "revision": revision,
+                "kind": draft.kind,
+                "payload": draft.payload,
+            }
+            for draft in write.alerts
+        ]
+    if match_rows:
+        await conn.execute(
+            insert(matches).on_conflict_do_nothing(),
+            [{**row, "created_at": now} for row in match_rows],
+        )
+    if not alert_rows:
+        return 0
+    common = {"state": "pending", "next_attempt_at": now, "created_at": now}
+    result = await conn.execute(
+        insert(alerts).on_conflict_do_nothing().returning(alerts.c.id),
+        [{**row, **common} for row in alert_rows],
+    )
+    return len(result.all())
+
+
+def _place(
+    write: EntryWrite,
+    found: _Candidates,
+    fresh: list[tuple[str | None, tuple[int, ...] | None]],
+    policy: StoryPolicy,
+) -> int:
+    """The story a new entry tells: the one its link already tells, else the nearest in text
+    within the window, else a fresh one (a negative number until it is inserted)."""
+    url = _story_link(write)
+    if url and url in found.by_url:
+        return found.by_url[url]
+    story: int | None = None
+    if write.sketch:
+        best = found.nearest(write.sketch)
+        if best is not None and best[1] >= policy.similarity:
+            story = best[0]
+    if story is None:
+        fresh.append((url, write.sketch))
+        story = -len(fresh)
+        if write.sketch:
+            found.add(story, write.sketch)
+    if url:
+        found.by_url[url] = story
+    return story
+
+
+async def _insert_stories(
+    conn: AsyncConnection,
+    insert: Insert,
+    fresh: Sequence[tuple[str | None, tuple[int, ...] | None]],
+    now: datetime,
+) -> list[int]:
+    """Start these stories in one statement; returns their ids in order. A link another node
+    started a story for a moment ago joins that story instead (the upsert returns its id).
+
+    Rows come back in no promised order (asking for one makes SQLAlchemy send a statement per
+    row), so they are matched by link, else by sketch: fresh stories without a link that
+    share a sketch are alike in every stored field, and which gets which id does not matter.
+    """
+    if not fresh:
+        return []
+    s = stories.c
+    stmt = insert(stories)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[s.canonical_url], set_={"canonical_url": stmt.excluded.canonical_url}
+    ).returning(s.id, s.canonical_url, s.sketch)
+    rows = [
+        {"canonical_url": url, "sketch": pack(sketch) if sketch else None, "first_seen_at": now}
+        for url, sketch in fresh
+    ]
+    by_url: dict[str, int] = {}
+    by_sketch: dict[bytes | None, list[int]] = {}
+    for row in (await conn.execute(stmt, rows)).all():
+        if row.canonical_url is not None:
+            by_url[row.canonical_url] = int(row.id)
+        else:
+            by_sketch.setdefault(row.sketch, []).append(int(row.id))
+    ids = [
+        by_url[url] if url is not None else by_sketch[pack(sketch) if sketch else None].pop()
+        for url, sketch in fresh
+    ]
+    bands = [
+        {"story_id": story, "band": band, "key": key}
+        for story, (_, sketch) in zip(ids, fresh, strict=True)
+        if sketch
+        for band, key in enumerate(band_keys(sketch))
+    ]
+    if bands:
+        await conn.execute(insert(story_bands).on_conflict_do_nothing(), bands)
+    return ids
+
+
+async def _insert_entries(
+    conn: AsyncConnection,
+    insert: Insert,
+    feed_id: int,
+    writes: Sequence[EntryWrite],
+    stories_of: Sequence[int | None],
+    now: datetime,
+) -> list[int | None]:
+    """Insert the new entries; returns each write's new entry id (None: not new, or another
+    node inserted it first)."""
+    rows = [
+        {
+            "feed_id": feed_id,
+            "key": change.key,
+            "guid": change.entry.guid,
+            "url": change.entry.link,
+            "canonical_url": change.canonical_url,
+            "title": change.entry.title,
+            "summary": change.entry.summary,
+            "content": change.entry.content,
+            "language": change.entry.language,
+            "published_at": change.entry.published,
+            "content_hash": change.content_hash,
+            "material_hash": change.material_hash,
+            "first_seen_at": now,
+            "updated_at": now,
+            "last_seen_at": now,
+            "story_id": story,
+        }
+        for write, story in zip(writes, stories_of, strict=True)
+        if (change := write.change).kind is ChangeKind.NEW
+    ]
+    ids: dict[str, int] = {}
+    if rows:
+        e = entries.c
+        stmt = insert(entries).on_conflict_do_nothing().returning(e.key, e.id)
+        ids = {row.key: int(row.id) for row in (await conn.execute(stmt, rows)).all()}
+    return [ids.get(w.change.key) if w.change.kind is ChangeKind.NEW else None for w in writes]
 
 
 async def touch_seen(
@@ -144,135 +276,36 @@ async def _candidates(
 ) -> _Candidates:
     found = _Candidates()
     urls = sorted({url for w in new if (url := _story_link(w))})
-    if urls:
-        s, e = stories.c, entries.c
-        for row in await conn.execute(
-            sa.select(s.canonical_url, s.id).where(s.canonical_url.in_(urls))
-        ):
-            found.by_url[row.canonical_url] = row.id
-        rest = [u for u in urls if u not in found.by_url]
-        if rest:  # a later outlet's own link, already told as part of one story (only one)
-            query = (
-                sa.select(e.canonical_url, sa.func.min(e.story_id).label("story"))
-                .where(e.canonical_url.in_(rest), e.story_id.is_not(None))
-                .group_by(e.canonical_url)
-                .having(sa.func.count(sa.distinct(e.story_id)) == 1)
-            )
-            for row in await conn.execute(query):
-                found.by_url[row.canonical_url] = row.story
-    keys = {(band, key) for w in new if w.sketch for band, key in enumerate(band_keys(w.sketch))}
-    if keys:
-        b, s = story_bands.c, stories.c
-        query = (
-            sa.select(s.id, s.sketch)
-            .distinct()
+    e, b, s = entries.c, story_bands.c, stories.c
+    for start in range(0, len(urls), 500):  # a link already told as part of one story only
+        by_link = (
+            sa.select(e.canonical_url, sa.func.min(e.story_id).label("story"))
+            .where(e.canonical_url.in_(urls[start : start + 500]), e.story_id.is_not(None))
+            .group_by(e.canonical_url)
+            .having(sa.func.count(sa.distinct(e.story_id)) == 1)
+        )
+        for row in await conn.execute(by_link):
+            found.by_url[row.canonical_url] = row.story
+    wanted = {(band, key) for w in new if w.sketch for band, key in enumerate(band_keys(w.sketch))}
+    keys = sorted({key for _, key in wanted})
+    for start in range(0, len(keys), 500):  # by key alone: an index lookup per key
+        by_band = (
+            sa.select(s.id, s.sketch, b.band, b.key)
             .join(story_bands, b.story_id == s.id)
-            .where(b.created_at >= now - policy.window, sa.tuple_(b.band, b.key).in_(sorted(keys)))
+            .where(
+                b.key.in_(keys[start : start + 500]),
+                s.first_seen_at >= now - policy.window,
+                s.sketch.is_not(None),
+            )
         )
-        for row in await conn.execute(query):
-            if row.sketch:
-                found.sketches[row.id] = unpack(row.sketch)
+        for band in await conn.execute(by_band):
+            if (band.band, band.key) in wanted and band.id not in found.sketches:
+                found.add(band.id, unpack(band.sketch))
     return found
-
-
-async def _story_for(
-    conn: AsyncConnection,
-    insert: Insert,
-    write: EntryWrite,
-    found: _Candidates,
-    now: datetime,
-    policy: StoryPolicy,
-) -> int:
-    url = _story_link(write)
-    if url and url in found.by_url:
-        return found.by_url[url]
-    if write.sketch:
-        best = max(
-            found.sketches.items(),
-            default=None,
-            key=lambda item: similarity(item[1], write.sketch or ()),
-        )
-        if best is not None and similarity(best[1], write.sketch) >= policy.similarity:
-            if url:
-                found.by_url[url] = best[0]
-            return best[0]
-    story = await _insert_story(conn, insert, url, write.sketch, now)
-    if url:
-        found.by_url[url] = story
-    if write.sketch:
-        found.sketches[story] = write.sketch
-    return story
 
 
 def _story_link(write: EntryWrite) -> str | None:
     return write.change.canonical_url if write.link_is_identity else None
-
-
-async def _insert_story(
-    conn: AsyncConnection,
-    insert: Insert,
-    url: str | None,
-    sketch: tuple[int, ...] | None,
-    now: datetime,
-) -> int:
-    s = stories.c
-    row = (
-        await conn.execute(
-            insert(stories)
-            .on_conflict_do_nothing()
-            .values(canonical_url=url, sketch=pack(sketch) if sketch else None, first_seen_at=now)
-            .returning(s.id)
-        )
-    ).first()
-    if row is None:  # another node started this story a moment ago: join it
-        return int((await conn.execute(sa.select(s.id).where(s.canonical_url == url))).scalar_one())
-    story = int(row.id)
-    if sketch:
-        await conn.execute(
-            story_bands.insert(),
-            [
-                {"story_id": story, "band": band, "key": key, "created_at": now}
-                for band, key in enumerate(band_keys(sketch))
-            ],
-        )
-    return story
-
-
-async def _insert_entry(
-    conn: AsyncConnection,
-    insert: Insert,
-    feed_id: int,
-    change: EntryChange,
-    story: int,
-    now: datetime,
-) -> int | None:
-    entry = change.entry
-    row = (
-        await conn.execute(
-            insert(entries)
-            .on_conflict_do_nothing()
-            .values(
-                feed_id=feed_id,
-                key=change.key,
-                guid=entry.guid,
-                url=entry.link,
-                canonical_url=change.canonical_url,
-                title=entry.title,
-                summary=entry.summary,
-                content=entry.content,
-                language=entry.language,
-                published_at=entry.published,
-                content_hash=change.content_hash,
-                material_hash=change.material_hash,
-                first_seen_at=now,
-                updated_at=now,
-                last_seen_at=now,
-                story_id=story,
-            )
-            .returning(entries.c.id)
-        )
-    ).first()
-    return int(row.id) if row is not None else None
 
 
 async def _update_entry(

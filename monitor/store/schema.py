@@ -106,9 +106,7 @@ story_bands = sa.Table(
     ),
     sa.Column("band", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("key", sa.BigInteger, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Index(None, "band", "key"),
-    sa.Index(None, "created_at"),
+    sa.Index(None, "key"),
 )
 
 entries = sa.Table(
@@ -143,7 +141,7 @@ entries = sa.Table(
     sa.Column("pruned_at", UTCDateTime),
     sa.UniqueConstraint("feed_id", "key"),
     sa.Index(None, "story_id"),
-    sa.Index(None, "feed_id", "canonical_url"),
+    sa.Index(None, "canonical_url"),
     sa.Index(None, "feed_id", "content_hash"),
     sa.Index(None, "last_seen_at"),
 )

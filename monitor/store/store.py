@@ -481,7 +481,7 @@ class Store:
         )
         if not result.rowcount:
             return False
-        if intent.seen:
+        if intent.seen is not None:
             await touch_seen(conn, intent.feed_id, intent.seen, intent.attempted_at)
         return True
 
@@ -942,14 +942,11 @@ class Store:
                     a.kind == "digest", a.state == "delivered", a.created_at < now - alerts_after
                 ),
             )
-            window = now - self.story_policy.window
-            await run("bands", story_bands.delete().where(story_bands.c.created_at < window))
-            await run(
-                "sketches",
-                stories.update()
-                .where(s.first_seen_at < window, s.sketch.is_not(None))
-                .values(sketch=None),
+            past = sa.select(s.id).where(
+                s.first_seen_at < now - self.story_policy.window, s.sketch.is_not(None)
             )
+            await run("bands", story_bands.delete().where(story_bands.c.story_id.in_(past)))
+            await run("sketches", stories.update().where(s.id.in_(past)).values(sketch=None))
         return counts
 
     async def list_sinks(self) -> list[dict[str, Any]]:

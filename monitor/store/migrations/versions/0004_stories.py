@@ -42,7 +42,6 @@ def upgrade() -> None:
         sa.Column("story_id", sa.Integer, nullable=False),
         sa.Column("band", sa.SmallInteger, nullable=False, autoincrement=False),
         sa.Column("key", sa.BigInteger, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("story_id", "band", name="pk_story_bands"),
         sa.ForeignKeyConstraint(
             ["story_id"],
@@ -51,8 +50,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
-    op.create_index("ix_story_bands_band_key", "story_bands", ["band", "key"])
-    op.create_index("ix_story_bands_created_at", "story_bands", ["created_at"])
+    op.create_index("ix_story_bands_key", "story_bands", ["key"])
     op.create_table(
         "revisions",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -81,7 +79,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()))
         batch.add_column(sa.Column("pruned_at", UTCDateTime))
         batch.create_index("ix_entries_story_id", ["story_id"])
-        batch.create_index("ix_entries_feed_id_canonical_url", ["feed_id", "canonical_url"])
+        batch.create_index("ix_entries_canonical_url", ["canonical_url"])
         batch.create_index("ix_entries_feed_id_content_hash", ["feed_id", "content_hash"])
         batch.create_index("ix_entries_last_seen_at", ["last_seen_at"])
     with op.batch_alter_table("alerts") as batch:
@@ -156,7 +154,7 @@ def downgrade() -> None:
     with op.batch_alter_table("entries") as batch:
         batch.drop_index("ix_entries_last_seen_at")
         batch.drop_index("ix_entries_feed_id_content_hash")
-        batch.drop_index("ix_entries_feed_id_canonical_url")
+        batch.drop_index("ix_entries_canonical_url")
         batch.drop_index("ix_entries_story_id")
         for column in (
             "pruned_at",
