@@ -137,6 +137,19 @@ async def test_an_edited_entry_is_not_hidden_by_the_scan(
     assert len(parser.urls) == 2
 
 
+async def test_a_change_inside_cdata_is_not_hidden_by_the_scan(
+    setup: Any, evil: EvilServer, seed_feed: bytes
+) -> None:
+    """Markup in a CDATA section is text: an edit of ``<date>...</date>`` written in an entry's
+    content is an edit of the entry, not a volatile date for the scan to drop."""
+    evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Senin pagi</date> Harga")
+    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    await poll()
+    evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Selasa sore</date> Harga")
+    assert (await poll(600)).feeds == {"ok": 1}
+    assert len(parser.urls) == 2
+
+
 # --- when to come back -------------------------------------------------------------------------
 
 
