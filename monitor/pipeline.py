@@ -38,7 +38,14 @@ from monitor.errors import HTTPStatusError, NotAFeed, UpdateError
 from monitor.fetch import Fetcher
 from monitor.parse import Parser, parse_in
 from monitor.scan import scan_fingerprint
-from monitor.schedule import PollHints, PollPolicy, cache_lifetime, entry_interval, next_poll_delay
+from monitor.schedule import (
+    PollHints,
+    PollPolicy,
+    cache_lifetime,
+    entry_interval,
+    next_poll_delay,
+    quiet_for,
+)
 from monitor.store import Store
 from monitor.store.batch import PollRecorder
 from monitor.types import (
@@ -262,6 +269,7 @@ class Pipeline:
         result = fetched.result
         hints = PollHints(
             entry_interval=feed.entry_interval,
+            quiet_for=await self._quiet_for(feed, policy, now),
             publisher_interval=feed.publisher_interval,
             cache_lifetime=cache_lifetime(result.headers, now),
         )
@@ -285,13 +293,12 @@ class Pipeline:
             validators = await _Validators.read(fetched.result)
         if parsed.warning:
             await log.awarning("feed.malformed", warning=parsed.warning)
-        rhythm = FeedRhythm(
-            entry_interval(tuple(e.published for e in parsed.entries), now),
-            parsed.publisher_interval,
-        )
+        published = tuple(e.published for e in parsed.entries)
+        rhythm = FeedRhythm(entry_interval(published, now), parsed.publisher_interval)
         hints = replace(
             hints,
             entry_interval=rhythm.entry_interval,
+            quiet_for=quiet_for(published, now),
             publisher_interval=rhythm.publisher_interval,
         )
         writes = await self._decide(feed, spec, config, parsed, now)
@@ -308,6 +315,15 @@ class Pipeline:
                 relocation=fetched.relocation,
             )
         )
+
+    async def _quiet_for(
+        self, feed: FeedForUpdate, policy: PollPolicy, now: datetime
+    ) -> float | None:
+        """How long an adaptive feed has been silent, by its newest stored entry: this grows
+        between parses, while the server answers 304 or the same bytes."""
+        if not policy.adaptive:
+            return None
+        return quiet_for([await self.store.get_newest_entry_date(feed.id, now)], now)
 
     async def _fetch(
         self,

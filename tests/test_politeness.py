@@ -198,6 +198,26 @@ async def test_an_adaptive_feed_is_polled_as_often_as_it_publishes(
     assert 0.9 * 300 <= delay(row) <= 1.1 * 300
 
 
+@pytest.mark.parametrize("etag", [True, False], ids=["304", "same bytes"])
+async def test_a_quiet_adaptive_feed_drifts_to_max_interval_without_a_parse(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock, etag: bool
+) -> None:
+    """Twelve entries in an hour, then nothing for ten days: every poll since is a 304 (or the
+    same bytes) and nothing is parsed, yet the silence makes the wait grow to max_interval."""
+    entries = [item(f"g{i}", f"t{i}", clock.now - timedelta(minutes=5 * i)) for i in range(1, 13)]
+    url = evil.set("f.xml", with_items(seed_feed, *entries), etag=etag)
+    poll, parser = setup(f"  - url: {url}\n    adaptive: true\n", "  max_interval: 1h\n")
+    await poll()
+    assert 0.9 * 300 <= delay((await feed_rows(tmp_path, clock))[url]) <= 1.1 * 300
+    assert (await poll(1800)).feeds == {"not_modified": 1}
+    assert 0.9 * 2100 <= delay((await feed_rows(tmp_path, clock))[url]) <= 1.1 * 2100
+    assert (await poll(10 * 86400)).feeds == {"not_modified": 1}
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert 0.9 * 3600 <= delay(row) <= 1.1 * 3600
+    assert row["entry_interval"] == 300  # the mean of the last parse is kept as it was
+    assert len(parser.urls) == 1
+
+
 async def test_retry_after_on_429_and_503_is_honoured(
     setup: Any, evil: EvilServer, tmp_path: Path, clock: FakeClock
 ) -> None:

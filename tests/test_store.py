@@ -27,6 +27,8 @@ from monitor.types import (
 )
 from tests.conftest import FakeClock
 
+DAY = timedelta(days=1)
+
 
 @pytest.fixture
 async def store(state: str, clock: FakeClock) -> AsyncIterator[Store]:
@@ -367,3 +369,22 @@ async def test_where_a_feed_is_fetched_from_and_its_rhythm_are_remembered(
     [again] = await store.claim_due_feeds("n1", 60, 10)
     assert again.scan_hash == "s"  # a failed poll leaves validators and rhythm alone
     assert again.entry_interval == 900.0
+
+
+async def test_the_newest_entry_date_ignores_undated_and_future_entries(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(2)])
+    first, second = await store.claim_due_feeds("n1", 60, 10, due_before=clock.now + DAY)
+    writes = []
+    for key, published in (
+        ("old", clock.now - 3 * DAY),
+        ("new", clock.now - DAY),
+        ("undated", None),
+        ("future", clock.now + DAY),
+    ):
+        entry = ParsedEntry(key, f"https://a.example/{key}", key, "", "", published)
+        writes.append(EntryWrite(EntryChange(ChangeKind.NEW, key, entry, None, key)))
+    await store.record_update(intent(store, first.id, *writes), "n1")
+    assert await store.get_newest_entry_date(first.id, clock.now) == clock.now - DAY
+    assert await store.get_newest_entry_date(second.id, clock.now) is None

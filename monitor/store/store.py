@@ -309,6 +309,16 @@ class Store:
             rows = (await conn.execute(query)).all()
         return {row.key: StoredEntry(row.id, row.key, row.content_hash) for row in rows}
 
+    async def get_newest_entry_date(self, feed_id: int, before: datetime) -> datetime | None:
+        """The publish date of a feed's newest stored entry dated no later than ``before``."""
+        e = entries.c
+        query = sa.select(sa.func.max(e.published_at)).where(
+            e.feed_id == feed_id, e.published_at <= before
+        )
+        async with self._read() as conn:
+            newest: datetime | None = (await conn.execute(query)).scalar()
+        return newest
+
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
         try:
