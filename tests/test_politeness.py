@@ -7,6 +7,7 @@ parser that counts the bodies it is given.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from monitor.config import load_config
-from monitor.daemon import OnceSummary
+from monitor.daemon import Daemon, OnceSummary
 from monitor.store import Store
 from tests.conftest import FakeClock, Receiver, run_once
 from tests.evil_server import EvilServer
@@ -340,6 +342,70 @@ async def test_a_feed_that_turns_into_a_page_is_broken_not_rediscovered(
     row = (await feed_rows(tmp_path, clock))[url]
     assert (row["last_error_kind"], row["effective_url"]) == ("not_a_feed", None)
     assert evil.hits("other.xml") == []
+
+
+# --- sharing hosts -----------------------------------------------------------------------------
+
+
+async def test_a_slow_hosts_feeds_do_not_hold_up_another_host(setup: Any, evil: EvilServer) -> None:
+    """concurrency 3, per_host 1, five feeds on a slow 127.0.0.1: they wait for their host's
+    turn without holding global slots, so the feed on 127.0.0.2 is fetched at once, not behind
+    the slow host's queue (it was the fourth request to arrive)."""
+    slow = [evil.url(f"slow?s=0.5&n={i}") for i in range(5)]
+    other = evil.url("slow?s=0.5&n=other", host="127.0.0.2")
+    feeds = "".join(f"  - url: '{url}'\n" for url in (*slow, other))
+    poll, _ = setup(feeds, "  concurrency: 3\n  per_host: 1\n")
+    assert (await poll()).feeds == {"ok": 6}
+    hosts = [hit.host for hit in evil.hits("slow")]
+    assert hosts.index("127.0.0.2") < 2  # before the slow host's second request
+    assert hosts.count("127.0.0.1") == 5
+
+
+async def test_the_global_limit_is_never_exceeded(setup: Any, evil: EvilServer) -> None:
+    """concurrency 3 with room to spare per host: 12 feeds on two hosts, and never more than 3
+    requests in flight at the server (and 3 reached)."""
+    urls = [evil.url(f"slow?s=0.3&n={i}", host=h) for i in range(6) for h in evil.ports]
+    poll, _ = setup("".join(f"  - url: '{url}'\n" for url in urls), "  concurrency: 3\n")
+    assert (await poll()).feeds == {"ok": 12}
+    assert len(evil.hits("slow")) == 12
+    assert evil.max_in_flight == 3
+
+
+async def test_a_feed_waiting_too_long_for_its_host_is_handed_back_and_polled_later(
+    write_config: Any, tmp_path: Path, evil: EvilServer, clock: FakeClock
+) -> None:
+    """The daemon: per_host 1 and a host that answers in 1 s. The second feed waits at most
+    ``host_wait`` for its turn, then gives its lease back and is claimed again at a later tick;
+    a lease therefore never runs out while a feed waits. Each feed is fetched exactly once."""
+    urls = [evil.url(f"slow?s=1&n={i}") for i in range(2)]
+    config = load_config(
+        write_config(
+            f"state: sqlite:///{tmp_path / 'state.db'}\n"
+            "defaults:\n  allow_private: true\n  interval: 1h\n  per_host: 1\n"
+            "feeds:\n" + "".join(f"  - url: '{url}'\n" for url in urls)
+        )
+    )
+    stop = asyncio.Event()
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        async with Daemon(config, clock=clock, parse_pool=None, tick=0.05, host_wait=0.3) as d:
+            assert d.feed_lease >= d.host_wait + d.poll_budget
+            clock.advance(60)  # both due at the first tick
+            running = asyncio.create_task(d.run(stop))
+            async with asyncio.timeout(30):
+                while sum(e["event"] == "feed.updated" for e in logs) < 2:
+                    await asyncio.sleep(0.05)
+            stop.set()
+            await running
+    updated = [e for e in logs if e["event"] == "feed.updated"]
+    assert sorted(e["feed"] for e in updated) == sorted(urls)
+    assert {e["status"] for e in updated} == {"ok"}
+    deferred = [e for e in logs if e["event"] == "feed.deferred"]
+    assert deferred
+    assert {e["waited"] for e in deferred} == {0.3}
+    assert len(evil.hits("slow")) == 2
+    assert evil.max_in_flight == 1
+    rows = await feed_rows(tmp_path, clock)
+    assert all(row["last_status"] == "ok" for row in rows.values())
 
 
 # --- private addresses -------------------------------------------------------------------------
