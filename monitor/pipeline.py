@@ -49,6 +49,7 @@ from monitor.schedule import (
 from monitor.store import Store
 from monitor.store.batch import PollRecorder
 from monitor.types import (
+    MALFORMED,
     AlertDraft,
     ChangeKind,
     EntryChange,
@@ -214,7 +215,7 @@ class Pipeline:
             updated,
             matched,
             outcome.alerts,
-            intent.error,
+            None if intent.error_kind == MALFORMED else intent.error,  # logged as feed.malformed
             intent.failing,
         )
 
@@ -308,6 +309,9 @@ class Pipeline:
                 now,
                 now + timedelta(seconds=next_poll_delay(policy, 0, hints, rng=self.rng)),
                 "ok",
+                # A success, with the warning kept where `newsmon feeds` shows it.
+                error=parsed.warning,
+                error_kind=MALFORMED if parsed.warning else None,
                 title=parsed.title,
                 entries=tuple(writes),
                 rhythm=rhythm,

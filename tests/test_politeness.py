@@ -8,6 +8,8 @@ parser that counts the bodies it is given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -81,6 +83,12 @@ async def feed_rows(tmp_path: Path, clock: FakeClock) -> dict[str, dict[str, Any
         return {row["url"]: row for row in await store.list_feeds()}
     finally:
         await store.close()
+
+
+def entry_titles(tmp_path: Path, url: str) -> list[str]:
+    with contextlib.closing(sqlite3.connect(tmp_path / "state.db")) as db:
+        query = "SELECT e.title FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.url = ?"
+        return [title for (title,) in db.execute(query, (url,))]
 
 
 # --- asking politely ---------------------------------------------------------------------------
@@ -446,7 +454,7 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
         "good.xml": (with_items(seed_feed, item("b1", "Belarus hari ini")), {}, "ok", None),
         "empty.xml": (b"", {}, "error", "empty"),
         "page.html": (b"<!DOCTYPE html><html><body>hi</body></html>", {}, "error", "not_a_feed"),
-        "truncated.xml": (seed_feed[: seed_feed.index(b"</item>") + 7], {}, "ok", None),
+        "truncated.xml": (seed_feed[: seed_feed.index(b"</item>") + 7], {}, "ok", "malformed"),
         "json.json": (
             b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","title":"x"}]}',
             {"headers": {"Content-Type": "application/feed+json"}},
@@ -457,7 +465,7 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
             seed_feed.replace(b"Belarusia", "Bélarusia".encode("latin-1")),
             {"headers": {"Content-Type": "application/rss+xml; charset=utf-8"}},
             "ok",
-            None,
+            "malformed",
         ),
         "laughs.xml": (
             b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><rss/>',
@@ -498,6 +506,13 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
     for path, (_, _, status, kind) in cases.items():
         row = rows[evil.url(path)]
         assert (row["last_status"], row["last_error_kind"]) == (status, kind), path
+    # read despite the problem, which stays visible
+    assert "not well-formed" in rows[evil.url("truncated.xml")]["last_error"]
+    latin1 = rows[evil.url("latin1.xml")]
+    assert "the server says charset=utf-8, but the body is" in latin1["last_error"]
+    assert "Bélarusia dan Rusia Tanggapi Ancaman Politik Eksternal" in entry_titles(
+        tmp_path, evil.url("latin1.xml")
+    )
     assert rows[evil.url("drip")]["last_error_kind"] == "timeout"
     assert rows[evil.url("gzip-bomb")]["last_error_kind"] == "too_large"
     assert rows[evil.url("a.xml", host="127.0.0.2")]["last_error_kind"] == "refused"

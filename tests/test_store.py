@@ -371,6 +371,27 @@ async def test_where_a_feed_is_fetched_from_and_its_rhythm_are_remembered(
     assert again.entry_interval == 900.0
 
 
+async def test_a_warning_about_the_body_lasts_while_the_body_does(store: Store) -> None:
+    """A feed read despite a problem keeps it (kind ``malformed``) through polls that parse
+    nothing (the same body); an error replaces it, and a poll after an error clears that."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+
+    async def record(status: str, **fields: object) -> tuple[object, object]:
+        feed_id = await claim_one(store)
+        await store.record_polls([poll(store, feed_id, status, **fields)], "n1")
+        [row] = await store.list_feeds()
+        return row["last_error"], row["last_error_kind"]
+
+    warned = ("charset is wrong", "malformed")
+    assert await record("ok", error="charset is wrong", error_kind="malformed") == warned
+    assert await record("not_modified") == warned
+    assert await record("unchanged") == warned
+    assert await record("ok") == (None, None)  # a clean parse
+    await record("ok", error="charset is wrong", error_kind="malformed")
+    assert await record("error", error="HTTP 500", error_kind="http") == ("HTTP 500", "http")
+    assert await record("not_modified") == (None, None)
+
+
 async def test_the_newest_entry_date_ignores_undated_and_future_entries(
     store: Store, clock: FakeClock
 ) -> None:

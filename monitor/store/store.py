@@ -24,6 +24,7 @@ from monitor.errors import StoreError
 from monitor.store import engine as engine_mod
 from monitor.store.schema import alerts, entries, feeds, matches, sinks
 from monitor.types import (
+    MALFORMED,
     Alert,
     ChangeKind,
     Digest,
@@ -75,6 +76,12 @@ def _feed_values(intent: FeedUpdateIntent) -> dict[str, Any]:
         "last_error": intent.error,
         "last_error_kind": intent.error_kind,
     }
+    if intent.status in ("not_modified", "unchanged"):
+        # The body last parsed is still the one served: a warning about it still holds (until a
+        # clean parse); an error is over.
+        still = f.last_error_kind == MALFORMED
+        values["last_error"] = sa.case((still, f.last_error), else_=None)
+        values["last_error_kind"] = sa.case((still, f.last_error_kind), else_=None)
     if intent.status in ("error", "gone"):
         values["consecutive_failures"] = f.consecutive_failures + 1
         if intent.failing:
