@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,7 @@ async def test_run_once_polls_delivers_and_reports(
     config = write_config(
         DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
     )
+    started = datetime.now(UTC)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
     assert code == 0, err
     assert json.loads(out) == {
@@ -129,6 +130,14 @@ async def test_run_once_polls_delivers_and_reports(
     assert code == 0
     [row] = [json.loads(line) for line in out.splitlines()]
     assert (row["url"], row["last_status"], row["entries"]) == (url, "ok", 3)
+    assert (row["state"], row["consecutive_failures"]) == ("ok", 0)
+    assert (row["last_error"], row["last_error_kind"]) == (None, None)
+    last_success, next_poll = (
+        datetime.fromisoformat(row[key]) for key in ("last_success_at", "next_poll_at")
+    )
+    assert row["last_success_at"].endswith("Z")
+    assert started <= last_success <= datetime.now(UTC)
+    assert 0.9 <= (next_poll - last_success).total_seconds() <= 1.1  # interval: 1s, ±10 %
 
     code, out, _ = await newsmon("alerts", "--config", str(config))
     assert code == 0

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,19 @@ async def test_an_adaptive_feed_is_polled_as_often_as_it_publishes(
     assert 0.9 * 300 <= delay(row) <= 1.1 * 300
 
 
+async def test_an_expires_header_lengthens_the_wait(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """``Expires`` 30 minutes after the server's ``Date``: the next poll in 30 minutes, not at
+    the 10-minute interval."""
+    expires = format_datetime(datetime.now(UTC) + timedelta(minutes=30), usegmt=True)
+    url = evil.set("f.xml", seed_feed, headers={"Expires": expires})
+    poll, _ = setup(f"  - url: {url}\n", "  interval: 10m\n  max_interval: 1h\n")
+    await poll()
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert 1800 * 0.9 - 60 <= delay(row) <= 1800 * 1.1  # a minute for the server's clock
+
+
 @pytest.mark.parametrize("etag", [True, False], ids=["304", "same bytes"])
 async def test_a_quiet_adaptive_feed_drifts_to_max_interval_without_a_parse(
     setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock, etag: bool
@@ -262,6 +275,25 @@ async def test_failures_back_off_then_the_feed_is_failing_and_still_retried(
     assert (await poll(waits[-1])).feeds == {"ok": 1}
     row = (await feed_rows(tmp_path, clock))[url]
     assert (row["consecutive_failures"], row["failing_since"]) == (0, None)
+
+
+async def test_one_failing_path_does_not_delay_the_hosts_other_feeds(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Backoff is per feed, not per host: while /broken.xml backs off (600 s, 1200 s, 2400 s),
+    /good.xml on the same host keeps its 10-minute interval and is polled every time."""
+    broken = evil.set("broken.xml", b"", status=500)
+    good = evil.set("good.xml", seed_feed)
+    poll, _ = setup(f"  - url: {broken}\n  - url: {good}\n", "  interval: 10m\n")
+    backoff = []
+    for _ in range(3):
+        assert (await poll(600)).feeds["error"] == 1
+        rows = await feed_rows(tmp_path, clock)
+        backoff.append(round(delay(rows[broken]) / 600))
+        assert 0.9 * 600 <= delay(rows[good]) <= 1.1 * 600
+        assert (rows[good]["consecutive_failures"], rows[good]["last_error"]) == (0, None)
+    assert backoff == [1, 2, 4]
+    assert len(evil.hits("good.xml")) == 3
 
 
 async def test_410_gone_disables_the_feed(
