@@ -20,6 +20,7 @@ from monitor.config import LoadedConfig, load_config
 from monitor.errors import ConfigError, EndpointError, MonitorError, Problem, StoreError
 from monitor.log import configure_logging
 from monitor.rules import snippet
+from monitor.types import MALFORMED
 
 DEFAULT_CONFIG = "config/newsmon.yaml"
 
@@ -198,6 +199,8 @@ def _feed_state(row: dict[str, Any]) -> str:
         return "disabled"
     if row["failing_since"]:
         return "failing"
+    if row["last_error_kind"] == MALFORMED:
+        return "warning"  # read, but not as served: see its last_error
     return str(row["last_status"] or "never polled")
 
 
@@ -244,7 +247,8 @@ def _print_feed(row: dict[str, Any]) -> None:
     elif row["failing_since"]:
         print(f"  failing since {_when(row['failing_since'])}; still retried")
     if row["last_error"] and not row["disabled_at"]:
-        print(f"  error ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+        label = "warning" if row["last_error_kind"] == MALFORMED else "error"
+        print(f"  {label} ({row['last_error_kind'] or 'error'}): {row['last_error']}")
     if row["identity"] != "guid":
         how = {"link": "links (its GUIDs repeat or change)", "hash": "text (its links repeat)"}
         print(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")

@@ -42,11 +42,16 @@ from monitor.sinks import build_sinks, sink_fingerprint
 from monitor.store import FeedSchedule, Store, StoryPolicy
 from monitor.store.batch import PollRecorder
 from monitor.systemd import notify, watchdog_interval
-from monitor.types import UpdateResult
+from monitor.types import FeedForUpdate, UpdateResult
 
 log = structlog.get_logger("newsmon")
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+# How long a claimed feed may wait for its host's turn (and then a global slot) before it is
+# handed back unpolled; its lease covers this wait on top of the poll itself.
+HOST_WAIT = 60.0
+ONCE_LEASE = 3600.0
+LEASE_MARGIN = 60.0
 
 
 WATCH_INTERVAL = 0.5
@@ -143,15 +148,18 @@ class Daemon:
         parse_pool: Parser | str | None = "pool",
         tick: float = 1.0,
         drain_timeout: float = 20.0,
+        host_wait: float = HOST_WAIT,
     ) -> None:
         self.config = config
         self.config_path = config_path
         self.clock = clock
         self.tick = tick
         self.drain_timeout = drain_timeout
+        self.host_wait = host_wait
         self.node = config.settings.node_id
         self._parse_pool_option = parse_pool
         self._feed_tasks: set[asyncio.Task[Any]] = set()
+        self._waiting = 0  # feed tasks waiting for their host's turn or a global slot
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
@@ -178,6 +186,7 @@ class Daemon:
             user_agent=defaults.user_agent,
         )
         self._stack.push_async_callback(session.close)
+        self._slots = asyncio.Semaphore(defaults.concurrency)  # feeds polled at once
         # Webhooks are the user's own endpoints, often on the local network: no address guard.
         self.sink_session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=defaults.deliveries * 2),
@@ -218,11 +227,16 @@ class Daemon:
         await self._stack.aclose()
 
     @property
-    def feed_lease(self) -> float:
-        """Long enough for a poll that fetches and parses twice (a page, then its feed)."""
+    def poll_budget(self) -> float:
+        """The longest a poll can take: it fetches and parses twice (a page, then its feed)."""
         settings = self.config.settings
         longest = max([settings.timeout(f) for f in settings.feeds] or [settings.defaults.timeout])
-        return 2 * (longest + settings.defaults.parse_timeout) + 60
+        return 2 * (longest + settings.defaults.parse_timeout)
+
+    @property
+    def feed_lease(self) -> float:
+        """Long enough to wait for the host's turn (at most ``host_wait``), then poll."""
+        return self.host_wait + self.poll_budget + LEASE_MARGIN
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -230,14 +244,11 @@ class Daemon:
         """Poll every feed once, then deliver every alert that is due, and return a summary."""
         summary = OnceSummary()
         await self.cut_digests()
-        feeds = await self.store.claim_due_feeds(self.node, 3600, 10**9, due_before=FAR_FUTURE)
-        limit = asyncio.Semaphore(self.config.settings.defaults.concurrency)
-
-        async def update(feed: Any) -> UpdateResult:
-            async with limit:
-                return await self.pipeline.update_feed(feed, self.config)
-
-        for result in await asyncio.gather(*(update(f) for f in feeds), return_exceptions=True):
+        lease = max(ONCE_LEASE, self.feed_lease)
+        feeds = await self.store.claim_due_feeds(self.node, lease, 10**9, due_before=FAR_FUTURE)
+        wait = lease - self.poll_budget - LEASE_MARGIN
+        polls = (self._poll_in_turn(feed, wait) for feed in feeds)
+        for result in await asyncio.gather(*polls, return_exceptions=True):
             if isinstance(result, BaseException):
                 summary.crashed += 1
                 continue
@@ -428,11 +439,33 @@ class Daemon:
     async def _poll_tick(self) -> None:
         await self._claim_and_spawn(
             self._feed_tasks,
-            self.config.settings.defaults.concurrency,
+            # Feeds waiting for their host hold no global slot: they leave room for other hosts.
+            self.config.settings.defaults.concurrency + self._waiting,
             lambda free: self.store.claim_due_feeds(self.node, self.feed_lease, free),
-            lambda feed: self.pipeline.update_feed(feed, self.config),
+            lambda feed: self._poll_in_turn(feed, self.host_wait),
         )
         self._ticked = True
+
+    async def _poll_in_turn(self, feed: FeedForUpdate, wait: float) -> UpdateResult:
+        """Poll ``feed`` once its host has a free slot, and then the daemon a global one.
+
+        Waiting for a busy host holds no global slot, so a slow host's feeds do not hold up the
+        other hosts. Both waits together last at most ``wait`` seconds, which the lease leaves
+        room for: a feed still waiting then is handed back unpolled, for a later tick.
+        """
+        async with contextlib.AsyncExitStack() as turn:
+            self._waiting += 1
+            try:
+                async with asyncio.timeout(wait):
+                    await turn.enter_async_context(self.pipeline.fetcher.host_turn(feed.fetch_url))
+                    await turn.enter_async_context(self._slots)
+            except TimeoutError:
+                await self.store.release_feed(feed.id, self.node)
+                await log.adebug("feed.deferred", feed=feed.url, waited=wait)
+                return UpdateResult(feed.url, "deferred")
+            finally:
+                self._waiting -= 1
+            return await self.pipeline.update_feed(feed, self.config)
 
     async def _deliver_tick(self) -> None:
         if not self._stopping:

@@ -76,6 +76,23 @@ class _Permit:
 _PERMIT: ContextVar[_Permit | None] = ContextVar("newsmon_fetch_permit", default=None)
 
 
+@dataclass
+class _Turn:
+    """A host's slot taken ahead of the fetch (:meth:`Fetcher.host_turn`), for its first fetch."""
+
+    host: str
+    slot: asyncio.Semaphore
+    held: bool = True
+
+
+_TURN: ContextVar[_Turn | None] = ContextVar("newsmon_host_turn", default=None)
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def guarded_socket_factory(
     classify: Classifier = classify_address,
 ) -> Callable[[AddrInfoType], socket.socket]:
@@ -196,14 +213,44 @@ class Fetcher:
             _PERMIT.reset(token)
 
     @contextlib.asynccontextmanager
-    async def _host_slot(self, url: str) -> AsyncIterator[None]:
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc.lower()}"
-        limit = self._hosts.get(key)
-        if limit is None:
-            limit = self._hosts[key] = asyncio.Semaphore(self.per_host)
-        async with limit:
+    async def host_turn(self, url: str) -> AsyncIterator[None]:
+        """Wait until ``url``'s host has a free slot, and keep it for the first fetch from that
+        host inside this block (given back at its end if no fetch used it).
+
+        A caller that waits here before it takes a slot of its own (the daemon's global limit)
+        holds nothing while a busy host keeps it waiting.
+        """
+        host = _host_key(url)
+        slot = self._slot(host)
+        await slot.acquire()
+        turn = _Turn(host, slot)
+        token = _TURN.set(turn)
+        try:
             yield
+        finally:
+            _TURN.reset(token)
+            if turn.held:
+                slot.release()
+
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, url: str) -> AsyncIterator[None]:
+        host = _host_key(url)
+        turn = _TURN.get()
+        if turn is None or not turn.held or turn.host != host:
+            async with self._slot(host):
+                yield
+            return
+        try:  # the turn this fetch was waited for
+            yield
+        finally:
+            turn.held = False
+            turn.slot.release()
+
+    def _slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.per_host)
+        return slot
 
     async def _get(self, url: str, headers: dict[str, str], allow_private: bool) -> FetchResult:
         async with self.session.get(

@@ -41,11 +41,19 @@ from monitor.metrics import Metrics
 from monitor.parse import Parser, parse_in
 from monitor.rules import Article
 from monitor.scan import scan_fingerprint
-from monitor.schedule import PollHints, PollPolicy, cache_lifetime, entry_interval, next_poll_delay
+from monitor.schedule import (
+    PollHints,
+    PollPolicy,
+    cache_lifetime,
+    entry_interval,
+    next_poll_delay,
+    quiet_for,
+)
 from monitor.store import Store
 from monitor.store.batch import PollRecorder
 from monitor.stories import story_sketch
 from monitor.types import (
+    MALFORMED,
     AlertDraft,
     ChangeKind,
     EntryChange,
@@ -221,7 +229,7 @@ class Pipeline:
             updated,
             matched,
             outcome.alerts,
-            intent.error,
+            None if intent.error_kind == MALFORMED else intent.error,  # logged as feed.malformed
             intent.failing,
         )
 
@@ -276,6 +284,7 @@ class Pipeline:
         result = fetched.result
         hints = PollHints(
             entry_interval=feed.entry_interval,
+            quiet_for=await self._quiet_for(feed, policy, now),
             publisher_interval=feed.publisher_interval,
             cache_lifetime=cache_lifetime(result.headers, now),
         )
@@ -299,13 +308,12 @@ class Pipeline:
             validators = await _Validators.read(fetched.result)
         if parsed.warning:
             await log.awarning("feed.malformed", warning=parsed.warning)
-        rhythm = FeedRhythm(
-            entry_interval(tuple(e.published for e in parsed.entries), now),
-            parsed.publisher_interval,
-        )
+        published = tuple(e.published for e in parsed.entries)
+        rhythm = FeedRhythm(entry_interval(published, now), parsed.publisher_interval)
         hints = replace(
             hints,
             entry_interval=rhythm.entry_interval,
+            quiet_for=quiet_for(published, now),
             publisher_interval=rhythm.publisher_interval,
         )
         writes, ident = await self._decide(feed, spec, config, parsed, now)
@@ -323,6 +331,9 @@ class Pipeline:
                 now,
                 now + timedelta(seconds=next_poll_delay(policy, 0, hints, rng=self.rng)),
                 "ok",
+                # A success, with the warning kept where `newsmon feeds` shows it.
+                error=parsed.warning,
+                error_kind=MALFORMED if parsed.warning else None,
                 title=parsed.title,
                 entries=tuple(writes),
                 rhythm=rhythm,
@@ -333,6 +344,15 @@ class Pipeline:
                 seen=tuple(item.key for item in ident.items) if feed.synced else None,
             )
         )
+
+    async def _quiet_for(
+        self, feed: FeedForUpdate, policy: PollPolicy, now: datetime
+    ) -> float | None:
+        """How long an adaptive feed has been silent, by its newest stored entry: this grows
+        between parses, while the server answers 304 or the same bytes."""
+        if not policy.adaptive:
+            return None
+        return quiet_for([await self.store.get_newest_entry_date(feed.id, now)], now)
 
     async def _fetch(
         self,

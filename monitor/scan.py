@@ -15,7 +15,9 @@ revision is a change of title, summary or content), so removing them cannot hide
 matters. Anything else that differs, even by one byte, means a full parse.
 
 The patterns cannot cross element boundaries (a comment or date element containing ``<`` is not
-removed), so no stretch of entries can disappear into a match.
+removed), so no stretch of entries can disappear into a match. A CDATA section is text, whatever
+it looks like: it is kept whole (up to the end of the body if it is never closed), so a
+``<date>`` or a comment written inside a description is never taken for markup.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ _VOLATILE = re.compile(
     rb"(?:lastBuildDate|pubDate|updated|published|date|modified|issued|created))"
     rb"(?:\s[^<>]*)?>[^<]*</\1\s*>",
 )
+# A section runs to the first "]]>" (written unrolled: a lazy ".*?" is three times slower).
+_CDATA = re.compile(rb"(<!\[CDATA\[[^\]]*(?:\](?!\]>)[^\]]*)*(?:\]\]>|\Z))")
 
 
 def scan_fingerprint(body: bytes, content_type: str | None) -> str:
     """A hash of what in ``body`` can matter to its entries (see the module docstring)."""
     digest = hashlib.sha256((content_type or "").strip().lower().encode())
     digest.update(b"\0")
-    digest.update(_VOLATILE.sub(b"", body))
+    # Split on a capturing group: text outside CDATA at even places, the sections at odd ones.
+    for i, part in enumerate(_CDATA.split(body)):
+        digest.update(part if i % 2 else _VOLATILE.sub(b"", part))
     return digest.hexdigest()

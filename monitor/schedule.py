@@ -4,7 +4,9 @@ Polite and fresh at once (Miniflux's ``ScheduleNextCheck`` and Media Cloud's fet
 research/performance.md):
 
 * the base is the configured ``interval``, or with ``adaptive`` the feed's observed entry
-  frequency clamped to ``[min_interval, max_interval]``;
+  frequency clamped to ``[min_interval, max_interval]``; a feed silent for longer than its mean
+  interval is observed as that silence, so a feed that goes quiet drifts towards
+  ``max_interval`` even while every poll is a 304 and nothing is parsed;
 * a publisher's hints (``<ttl>``, ``sy:updatePeriod``/``sy:updateFrequency``) and the server's
   caching headers (``Cache-Control: max-age``, ``Expires``) can only make the wait longer, and
   never past ``max_interval``;
@@ -52,17 +54,27 @@ class PollHints:
     """What the feed and its server said about their own rhythm; every field is in seconds."""
 
     entry_interval: float | None = None  # observed: the mean time between entries
+    quiet_for: float | None = None  # observed: the time since the newest entry
     publisher_interval: float | None = None  # <ttl>, sy:updatePeriod / sy:updateFrequency
     cache_lifetime: float | None = None  # Cache-Control: max-age, Expires
     retry_after: float | None = None  # Retry-After on an error answer
 
 
+def observed_interval(hints: PollHints) -> float | None:
+    """The feed's interval as observed: the mean time between its entries, or the time since its
+    newest one when that is longer (after a silence that long, the mean no longer describes it).
+    """
+    observed = [h for h in (hints.entry_interval, hints.quiet_for) if h is not None]
+    return max(observed) if observed else None
+
+
 def base_interval(policy: PollPolicy, hints: PollHints) -> float:
     """The interval before hints and jitter: configured, or adaptive within its bounds."""
-    if not policy.adaptive or hints.entry_interval is None:
+    observed = observed_interval(hints)
+    if not policy.adaptive or observed is None:
         return policy.interval
     low = min(policy.min_interval, policy.max_interval)
-    return min(max(hints.entry_interval, low), policy.max_interval)
+    return min(max(observed, low), policy.max_interval)
 
 
 def next_poll_delay(
@@ -106,6 +118,19 @@ def entry_interval(published: Iterable[datetime | None], now: datetime) -> float
     if not recent:
         return None
     return max((now - min(recent)).total_seconds(), 1.0) / len(recent)
+
+
+def quiet_for(published: Iterable[datetime | None], now: datetime) -> float | None:
+    """Seconds since the newest of a feed's entries by their own dates (a date in the future is
+    ignored); None when no entry has a date.
+
+    :func:`entry_interval` is only computed when a body is parsed; this one also works from the
+    newest date stored, so that polls answered with a 304 see the silence grow.
+    """
+    past = [d for d in published if d is not None and d <= now]
+    if not past:
+        return None
+    return (now - max(past)).total_seconds()
 
 
 _PERIODS = {

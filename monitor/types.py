@@ -177,6 +177,11 @@ class FeedRhythm:
     publisher_interval: float | None
 
 
+# The error kind of a feed read despite a problem (wrong charset, not well-formed): a success
+# whose warning stays visible until a clean parse.
+MALFORMED = "malformed"
+
+
 @dataclass(frozen=True)
 class FeedUpdateIntent:
     """Everything one poll decided, recorded in one transaction whatever the outcome.

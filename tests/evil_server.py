@@ -4,7 +4,7 @@ Static routes are set per test (``set(path, body, status=..., headers=...)``, wi
 honoured like a real server); the dynamic ones are built in:
 
 ==========================  =================================================================
-``/drip``                   one byte every 0.1 s for a minute
+``/drip``                   one byte every 0.1 s for a minute (counts the bytes sent)
 ``/gzip-bomb``              1 GiB of zeros, gzip-compressed to about 1 MB
 ``/slow?s=0.3``             the seed feed after a delay (counts requests in flight)
 ``/redirect?to=URL&s=301``  a redirect with the given status
@@ -77,6 +77,7 @@ class EvilServer:
         self.requests: list[Hit] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.dripped = 0
         self.runner: web.AppRunner | None = None
         self.ports: dict[str, int] = {}
 
@@ -150,6 +151,7 @@ class EvilServer:
         await response.prepare(request)
         for _ in range(600):
             await response.write(b" ")
+            self.dripped += 1
             await asyncio.sleep(0.1)
         return response
 

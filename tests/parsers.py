@@ -2,7 +2,7 @@
 
 ``parse_slowly`` is named by ``ParsePool(target="tests.parsers:parse_slowly")`` and runs in the
 worker processes: a body containing ``<!-- hang -->`` makes it sleep for a minute first, a feed
-whose parse never ends as far as the daemon can tell.
+whose parse never ends as far as the daemon can tell; ``<!-- slow -->`` makes it take a second.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from monitor.parse import parse_feed
 from monitor.types import ParsedFeed
 
 HANG = b"<!-- hang -->"
+SLOW = b"<!-- slow -->"
 
 
 def parse_slowly(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
     if HANG in body:
         time.sleep(60)
+    if SLOW in body:
+        time.sleep(1)
     return parse_feed(body, url, headers)
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,7 @@ async def test_run_once_polls_delivers_and_reports(
     config = write_config(
         DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
     )
+    started = datetime.now(UTC)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
     assert code == 0, err
     assert json.loads(out) == {
@@ -129,6 +130,14 @@ async def test_run_once_polls_delivers_and_reports(
     assert code == 0
     [row] = [json.loads(line) for line in out.splitlines()]
     assert (row["url"], row["last_status"], row["entries"]) == (url, "ok", 3)
+    assert (row["state"], row["consecutive_failures"]) == ("ok", 0)
+    assert (row["last_error"], row["last_error_kind"]) == (None, None)
+    last_success, next_poll = (
+        datetime.fromisoformat(row[key]) for key in ("last_success_at", "next_poll_at")
+    )
+    assert row["last_success_at"].endswith("Z")
+    assert started <= last_success <= datetime.now(UTC)
+    assert 0.9 <= (next_poll - last_success).total_seconds() <= 1.1  # interval: 1s, ±10 %
 
     code, out, _ = await newsmon("alerts", "--config", str(config))
     assert code == 0
@@ -533,3 +542,42 @@ async def test_feeds_shows_moved_failing_and_disabled_feeds(
     code, _, err = await newsmon("feeds", "enable", gone, "--config", str(config))
     assert code == 1
     assert "no disabled feed" in err
+
+
+async def test_feeds_shows_a_feed_read_despite_a_problem_as_a_warning_until_a_clean_parse(
+    write_config, tmp_path: Path, evil, seed_feed: bytes, clock
+) -> None:
+    """A body in latin-1 served as UTF-8 is read (a success), and `newsmon feeds` says so as a
+    warning, also after 304s of the same body; a clean parse clears it."""
+    from tests.conftest import run_once
+
+    url = evil.set("f.xml", seed_feed.replace(b"Belarusia", "Bélarusia".encode("latin-1")))
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 's.db'}\n"
+        f"defaults:\n  allow_private: true\nfeeds:\n  - url: {url}\n"
+    )
+    for expected in ("ok", "not_modified"):
+        clock.advance(3600)
+        assert (await run_once(config, clock)).feeds == {expected: 1}
+
+    code, out, _ = await newsmon("feeds", "--config", str(config))
+    assert code == 0
+    assert "status=warning" in out
+    assert "  warning (malformed): the server says charset=utf-8, but the body is " in out
+    assert out.splitlines()[-1] == "1 feed: 1 warning"
+    code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["state"], row["last_status"]) == ("warning", "not_modified")
+    assert row["last_error_kind"] == "malformed"
+    assert row["last_error"].startswith("the server says charset=utf-8")
+    assert row["consecutive_failures"] == 0
+    assert row["last_success_at"] == "2026-11-25T14:00:00Z"
+
+    evil.set("f.xml", seed_feed)
+    clock.advance(3600)
+    assert (await run_once(config, clock)).feeds == {"ok": 1}
+    code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["state"], row["last_error"], row["last_error_kind"]) == ("ok", None, None)
+    code, out, _ = await newsmon("feeds", "--config", str(config))
+    assert "warning" not in out

@@ -133,11 +133,12 @@ async def test_a_hosts_feeds_share_its_slots_and_waiting_is_not_a_timeout(
 async def test_a_dripping_server_is_cut_off_at_the_total_deadline(
     fetcher: Fetcher, evil: EvilServer
 ) -> None:
-    started = time.monotonic()
+    """Cut at the 1 s deadline, as the server counts it: about 10 bytes at its pace of one per
+    0.1 s (the server shares this event loop, so a slow machine slows both alike)."""
     with pytest.raises(FetchTimeout) as info:
         await get(fetcher, evil.url("drip"), deadline=1, allow_private=True)
     assert isinstance(info.value, TimeoutError)
-    assert time.monotonic() - started < 10  # cut at 1 s; the bound only catches a hang
+    assert evil.dripped <= 15
 
 
 async def test_a_one_gigabyte_gzip_bomb_is_refused_with_bounded_memory(evil: EvilServer) -> None:

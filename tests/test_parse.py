@@ -4,6 +4,7 @@ XML entity attacks refused before feedparser; and the worker pool that kills slo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import pytest
 from monitor.errors import NotAFeed, ParseError, ParseTimeout, UnsafeXML
 from monitor.parse import ParsePool, parse_feed, parse_in
 from monitor.xmlsafe import MAX_EXPANSION
-from tests.parsers import DIE, GREEDY, HANG
+from tests.parsers import DIE, GREEDY, HANG, SLOW
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
@@ -325,13 +326,33 @@ def test_expansion_just_under_the_budget_is_accepted() -> None:
 
 
 async def test_the_process_pool_parses_off_the_event_loop(seed_feed: bytes) -> None:
-    pool = ParsePool(1)
+    """A parse that takes a second in the worker: meanwhile the event loop keeps running (a
+    heartbeat task ticks every 10 ms; a loop blocked by the parse would see none)."""
+    pool = ParsePool(1, target="tests.parsers:parse_slowly")
+    ticks = 0
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    slow = seed_feed.replace(b"<channel>", b"<channel>" + SLOW)
     try:
         async with asyncio.timeout(60):
-            feed = await parse_in(pool, seed_feed, "http://x/feed", {}, deadline=30)
+            await pool.parse(seed_feed, "http://x/warm", {}, deadline=30)  # the worker is up
+            beating = asyncio.create_task(heartbeat())
+            started = time.monotonic()
+            feed = await parse_in(pool, slow, "http://x/feed", {}, deadline=30)
+            elapsed, during = time.monotonic() - started, ticks
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
     finally:
         await pool.close()
     assert len(feed.entries) == 3
+    assert elapsed >= 1.0  # the parse did take its second
+    assert during >= 10
 
 
 async def test_errors_from_a_worker_keep_their_kind_and_links(seed_feed: bytes) -> None:

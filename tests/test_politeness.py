@@ -7,17 +7,21 @@ parser that counts the bodies it is given.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from monitor.config import load_config
-from monitor.daemon import OnceSummary
+from monitor.daemon import Daemon, OnceSummary
 from monitor.store import Store
 from tests.conftest import FakeClock, Receiver, run_once
 from tests.evil_server import EvilServer
@@ -81,6 +85,12 @@ async def feed_rows(tmp_path: Path, clock: FakeClock) -> dict[str, dict[str, Any
         await store.close()
 
 
+def entry_titles(tmp_path: Path, url: str) -> list[str]:
+    with contextlib.closing(sqlite3.connect(tmp_path / "state.db")) as db:
+        query = "SELECT e.title FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.url = ?"
+        return [title for (title,) in db.execute(query, (url,))]
+
+
 # --- asking politely ---------------------------------------------------------------------------
 
 
@@ -137,6 +147,19 @@ async def test_an_edited_entry_is_not_hidden_by_the_scan(
     assert len(parser.urls) == 2
 
 
+async def test_a_change_inside_cdata_is_not_hidden_by_the_scan(
+    setup: Any, evil: EvilServer, seed_feed: bytes
+) -> None:
+    """Markup in a CDATA section is text: an edit of ``<date>...</date>`` written in an entry's
+    content is an edit of the entry, not a volatile date for the scan to drop."""
+    evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Senin pagi</date> Harga")
+    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    await poll()
+    evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Selasa sore</date> Harga")
+    assert (await poll(600)).feeds == {"ok": 1}
+    assert len(parser.urls) == 2
+
+
 # --- when to come back -------------------------------------------------------------------------
 
 
@@ -185,6 +208,39 @@ async def test_an_adaptive_feed_is_polled_as_often_as_it_publishes(
     assert 0.9 * 300 <= delay(row) <= 1.1 * 300
 
 
+async def test_an_expires_header_lengthens_the_wait(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """``Expires`` 30 minutes after the server's ``Date``: the next poll in 30 minutes, not at
+    the 10-minute interval."""
+    expires = format_datetime(datetime.now(UTC) + timedelta(minutes=30), usegmt=True)
+    url = evil.set("f.xml", seed_feed, headers={"Expires": expires})
+    poll, _ = setup(f"  - url: {url}\n", "  interval: 10m\n  max_interval: 1h\n")
+    await poll()
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert 1800 * 0.9 - 60 <= delay(row) <= 1800 * 1.1  # a minute for the server's clock
+
+
+@pytest.mark.parametrize("etag", [True, False], ids=["304", "same bytes"])
+async def test_a_quiet_adaptive_feed_drifts_to_max_interval_without_a_parse(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock, etag: bool
+) -> None:
+    """Twelve entries in an hour, then nothing for ten days: every poll since is a 304 (or the
+    same bytes) and nothing is parsed, yet the silence makes the wait grow to max_interval."""
+    entries = [item(f"g{i}", f"t{i}", clock.now - timedelta(minutes=5 * i)) for i in range(1, 13)]
+    url = evil.set("f.xml", with_items(seed_feed, *entries), etag=etag)
+    poll, parser = setup(f"  - url: {url}\n    adaptive: true\n", "  max_interval: 1h\n")
+    await poll()
+    assert 0.9 * 300 <= delay((await feed_rows(tmp_path, clock))[url]) <= 1.1 * 300
+    assert (await poll(1800)).feeds == {"not_modified": 1}
+    assert 0.9 * 2100 <= delay((await feed_rows(tmp_path, clock))[url]) <= 1.1 * 2100
+    assert (await poll(10 * 86400)).feeds == {"not_modified": 1}
+    row = (await feed_rows(tmp_path, clock))[url]
+    assert 0.9 * 3600 <= delay(row) <= 1.1 * 3600
+    assert row["entry_interval"] == 300  # the mean of the last parse is kept as it was
+    assert len(parser.urls) == 1
+
+
 async def test_retry_after_on_429_and_503_is_honoured(
     setup: Any, evil: EvilServer, tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -219,6 +275,25 @@ async def test_failures_back_off_then_the_feed_is_failing_and_still_retried(
     assert (await poll(waits[-1])).feeds == {"ok": 1}
     row = (await feed_rows(tmp_path, clock))[url]
     assert (row["consecutive_failures"], row["failing_since"]) == (0, None)
+
+
+async def test_one_failing_path_does_not_delay_the_hosts_other_feeds(
+    setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Backoff is per feed, not per host: while /broken.xml backs off (600 s, 1200 s, 2400 s),
+    /good.xml on the same host keeps its 10-minute interval and is polled every time."""
+    broken = evil.set("broken.xml", b"", status=500)
+    good = evil.set("good.xml", seed_feed)
+    poll, _ = setup(f"  - url: {broken}\n  - url: {good}\n", "  interval: 10m\n")
+    backoff = []
+    for _ in range(3):
+        assert (await poll(600)).feeds["error"] == 1
+        rows = await feed_rows(tmp_path, clock)
+        backoff.append(round(delay(rows[broken]) / 600))
+        assert 0.9 * 600 <= delay(rows[good]) <= 1.1 * 600
+        assert (rows[good]["consecutive_failures"], rows[good]["last_error"]) == (0, None)
+    assert backoff == [1, 2, 4]
+    assert len(evil.hits("good.xml")) == 3
 
 
 async def test_410_gone_disables_the_feed(
@@ -309,6 +384,70 @@ async def test_a_feed_that_turns_into_a_page_is_broken_not_rediscovered(
     assert evil.hits("other.xml") == []
 
 
+# --- sharing hosts -----------------------------------------------------------------------------
+
+
+async def test_a_slow_hosts_feeds_do_not_hold_up_another_host(setup: Any, evil: EvilServer) -> None:
+    """concurrency 3, per_host 1, five feeds on a slow 127.0.0.1: they wait for their host's
+    turn without holding global slots, so the feed on 127.0.0.2 is fetched at once, not behind
+    the slow host's queue (it was the fourth request to arrive)."""
+    slow = [evil.url(f"slow?s=0.5&n={i}") for i in range(5)]
+    other = evil.url("slow?s=0.5&n=other", host="127.0.0.2")
+    feeds = "".join(f"  - url: '{url}'\n" for url in (*slow, other))
+    poll, _ = setup(feeds, "  concurrency: 3\n  per_host: 1\n")
+    assert (await poll()).feeds == {"ok": 6}
+    hosts = [hit.host for hit in evil.hits("slow")]
+    assert hosts.index("127.0.0.2") < 2  # before the slow host's second request
+    assert hosts.count("127.0.0.1") == 5
+
+
+async def test_the_global_limit_is_never_exceeded(setup: Any, evil: EvilServer) -> None:
+    """concurrency 3 with room to spare per host: 12 feeds on two hosts, and never more than 3
+    requests in flight at the server (and 3 reached)."""
+    urls = [evil.url(f"slow?s=0.3&n={i}", host=h) for i in range(6) for h in evil.ports]
+    poll, _ = setup("".join(f"  - url: '{url}'\n" for url in urls), "  concurrency: 3\n")
+    assert (await poll()).feeds == {"ok": 12}
+    assert len(evil.hits("slow")) == 12
+    assert evil.max_in_flight == 3
+
+
+async def test_a_feed_waiting_too_long_for_its_host_is_handed_back_and_polled_later(
+    write_config: Any, tmp_path: Path, evil: EvilServer, clock: FakeClock
+) -> None:
+    """The daemon: per_host 1 and a host that answers in 1 s. The second feed waits at most
+    ``host_wait`` for its turn, then gives its lease back and is claimed again at a later tick;
+    a lease therefore never runs out while a feed waits. Each feed is fetched exactly once."""
+    urls = [evil.url(f"slow?s=1&n={i}") for i in range(2)]
+    config = load_config(
+        write_config(
+            f"state: sqlite:///{tmp_path / 'state.db'}\n"
+            "defaults:\n  allow_private: true\n  interval: 1h\n  per_host: 1\n"
+            "feeds:\n" + "".join(f"  - url: '{url}'\n" for url in urls)
+        )
+    )
+    stop = asyncio.Event()
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        async with Daemon(config, clock=clock, parse_pool=None, tick=0.05, host_wait=0.3) as d:
+            assert d.feed_lease >= d.host_wait + d.poll_budget
+            clock.advance(60)  # both due at the first tick
+            running = asyncio.create_task(d.run(stop))
+            async with asyncio.timeout(30):
+                while sum(e["event"] == "feed.updated" for e in logs) < 2:
+                    await asyncio.sleep(0.05)
+            stop.set()
+            await running
+    updated = [e for e in logs if e["event"] == "feed.updated"]
+    assert sorted(e["feed"] for e in updated) == sorted(urls)
+    assert {e["status"] for e in updated} == {"ok"}
+    deferred = [e for e in logs if e["event"] == "feed.deferred"]
+    assert deferred
+    assert {e["waited"] for e in deferred} == {0.3}
+    assert len(evil.hits("slow")) == 2
+    assert evil.max_in_flight == 1
+    rows = await feed_rows(tmp_path, clock)
+    assert all(row["last_status"] == "ok" for row in rows.values())
+
+
 # --- private addresses -------------------------------------------------------------------------
 
 
@@ -347,7 +486,7 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
         "good.xml": (with_items(seed_feed, item("b1", "Belarus hari ini")), {}, "ok", None),
         "empty.xml": (b"", {}, "error", "empty"),
         "page.html": (b"<!DOCTYPE html><html><body>hi</body></html>", {}, "error", "not_a_feed"),
-        "truncated.xml": (seed_feed[: seed_feed.index(b"</item>") + 7], {}, "ok", None),
+        "truncated.xml": (seed_feed[: seed_feed.index(b"</item>") + 7], {}, "ok", "malformed"),
         "json.json": (
             b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","title":"x"}]}',
             {"headers": {"Content-Type": "application/feed+json"}},
@@ -358,7 +497,7 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
             seed_feed.replace(b"Belarusia", "Bélarusia".encode("latin-1")),
             {"headers": {"Content-Type": "application/rss+xml; charset=utf-8"}},
             "ok",
-            None,
+            "malformed",
         ),
         "laughs.xml": (
             b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><rss/>',
@@ -399,6 +538,13 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
     for path, (_, _, status, kind) in cases.items():
         row = rows[evil.url(path)]
         assert (row["last_status"], row["last_error_kind"]) == (status, kind), path
+    # read despite the problem, which stays visible
+    assert "not well-formed" in rows[evil.url("truncated.xml")]["last_error"]
+    latin1 = rows[evil.url("latin1.xml")]
+    assert "the server says charset=utf-8, but the body is" in latin1["last_error"]
+    assert "Bélarusia dan Rusia Tanggapi Ancaman Politik Eksternal" in entry_titles(
+        tmp_path, evil.url("latin1.xml")
+    )
     assert rows[evil.url("drip")]["last_error_kind"] == "timeout"
     assert rows[evil.url("gzip-bomb")]["last_error_kind"] == "too_large"
     assert rows[evil.url("a.xml", host="127.0.0.2")]["last_error_kind"] == "refused"

@@ -15,6 +15,7 @@ from monitor.schedule import (
     entry_interval,
     next_poll_delay,
     publisher_interval,
+    quiet_for,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -39,6 +40,14 @@ def delays(policy: PollPolicy, failures: int = 0, **hints: float) -> list[float]
         (ADAPTIVE, 0, {"entry_interval": 86400}, H),
         (ADAPTIVE, 0, {}, 600),  # nothing observed yet: the configured interval
         (POLICY, 0, {"entry_interval": 30}, 600),  # not adaptive: observation ignored
+        # a silence longer than the mean interval is the observed interval: a feed that goes
+        # quiet drifts to max_interval, though nothing was parsed since (304s, the same bytes)
+        (ADAPTIVE, 0, {"entry_interval": 300, "quiet_for": 200}, 300),
+        (ADAPTIVE, 0, {"entry_interval": 300, "quiet_for": 1800}, 1800),
+        (ADAPTIVE, 0, {"entry_interval": 300, "quiet_for": 10 * 86400}, H),
+        (ADAPTIVE, 0, {"quiet_for": 8 * 86400}, H),  # nothing within the week, but dated
+        (ADAPTIVE, 0, {"entry_interval": 30, "quiet_for": 60}, 120),  # still clamped
+        (POLICY, 0, {"entry_interval": 300, "quiet_for": 10 * 86400}, 600),
         # publisher and cache hints only lengthen, and never past max_interval
         (POLICY, 0, {"publisher_interval": 1800}, 1800),
         (POLICY, 0, {"publisher_interval": 60}, 600),
@@ -121,6 +130,23 @@ def test_entry_interval_from_the_entries_own_dates(
     assert entry_interval([*dates, None], NOW) == (
         pytest.approx(expected) if expected is not None else None
     )
+
+
+@pytest.mark.parametrize(
+    ("ages_in_hours", "expected"),
+    [
+        ([1, 2, 3], 1 * H),  # the newest
+        ([240], 240 * H),  # ten days: older than the week entry_interval looks at
+        ([-5, 2], 2 * H),  # a date in the future is ignored
+        ([-5], None),
+        ([], None),
+    ],
+)
+def test_quiet_for_is_the_time_since_the_newest_dated_entry(
+    ages_in_hours: list[float], expected: float | None
+) -> None:
+    dates = [NOW - timedelta(hours=h) for h in ages_in_hours]
+    assert quiet_for([*dates, None], NOW) == expected
 
 
 @pytest.mark.parametrize(

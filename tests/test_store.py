@@ -27,6 +27,8 @@ from monitor.types import (
 )
 from tests.conftest import FakeClock
 
+DAY = timedelta(days=1)
+
 
 @pytest.fixture
 async def store(state: str, clock: FakeClock) -> AsyncIterator[Store]:
@@ -464,3 +466,43 @@ async def test_upgrading_to_stories_keeps_entries_matches_and_alerts(
         ]
     finally:
         await store.close()
+
+
+async def test_a_warning_about_the_body_lasts_while_the_body_does(store: Store) -> None:
+    """A feed read despite a problem keeps it (kind ``malformed``) through polls that parse
+    nothing (the same body); an error replaces it, and a poll after an error clears that."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+
+    async def record(status: str, **fields: object) -> tuple[object, object]:
+        feed_id = await claim_one(store)
+        await store.record_polls([poll(store, feed_id, status, **fields)], "n1")
+        [row] = await store.list_feeds()
+        return row["last_error"], row["last_error_kind"]
+
+    warned = ("charset is wrong", "malformed")
+    assert await record("ok", error="charset is wrong", error_kind="malformed") == warned
+    assert await record("not_modified") == warned
+    assert await record("unchanged") == warned
+    assert await record("ok") == (None, None)  # a clean parse
+    await record("ok", error="charset is wrong", error_kind="malformed")
+    assert await record("error", error="HTTP 500", error_kind="http") == ("HTTP 500", "http")
+    assert await record("not_modified") == (None, None)
+
+
+async def test_the_newest_entry_date_ignores_undated_and_future_entries(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(2)])
+    first, second = await store.claim_due_feeds("n1", 60, 10, due_before=clock.now + DAY)
+    writes = []
+    for key, published in (
+        ("old", clock.now - 3 * DAY),
+        ("new", clock.now - DAY),
+        ("undated", None),
+        ("future", clock.now + DAY),
+    ):
+        entry = ParsedEntry(key, f"https://a.example/{key}", key, "", "", published)
+        writes.append(EntryWrite(EntryChange(ChangeKind.NEW, key, entry, None, key)))
+    await store.record_update(intent(store, first.id, *writes), "n1")
+    assert await store.get_newest_entry_date(first.id, clock.now) == clock.now - DAY
+    assert await store.get_newest_entry_date(second.id, clock.now) is None

@@ -34,6 +34,7 @@ from monitor.store.schema import (
     story_bands,
 )
 from monitor.types import (
+    MALFORMED,
     Alert,
     Digest,
     FeedForUpdate,
@@ -136,6 +137,12 @@ def _feed_values(intent: FeedUpdateIntent) -> dict[str, Any]:
         "last_error": intent.error,
         "last_error_kind": intent.error_kind,
     }
+    if intent.status in ("not_modified", "unchanged"):
+        # The body last parsed is still the one served: a warning about it still holds (until a
+        # clean parse); an error is over.
+        still = f.last_error_kind == MALFORMED
+        values["last_error"] = sa.case((still, f.last_error), else_=None)
+        values["last_error_kind"] = sa.case((still, f.last_error_kind), else_=None)
     if intent.status in ("error", "gone"):
         values["consecutive_failures"] = f.consecutive_failures + 1
         if intent.failing:
@@ -432,6 +439,16 @@ class Store:
             for row in await conn.execute(query):
                 found.setdefault(row.story_id, set()).add(row.rule_id)
         return found
+
+    async def get_newest_entry_date(self, feed_id: int, before: datetime) -> datetime | None:
+        """The publish date of a feed's newest stored entry dated no later than ``before``."""
+        e = entries.c
+        query = sa.select(sa.func.max(e.published_at)).where(
+            e.feed_id == feed_id, e.published_at <= before
+        )
+        async with self._read() as conn:
+            newest: datetime | None = (await conn.execute(query)).scalar()
+        return newest
 
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
