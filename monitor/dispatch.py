@@ -116,7 +116,12 @@ class Dispatcher:
             alert=alert.id, sink=alert.sink, rule=alert.rule_id, attempt=alert.attempts
         )
         if sink is None:
-            await self.store.mark_dead(alert.id, f"sink {alert.sink!r} is not configured")
+            await self.store.mark_dead(
+                alert.id,
+                self.node,
+                f"sink {alert.sink!r} is not configured",
+                attempt=alert.attempts,
+            )
             await bound.awarning("alert.dead", reason="sink not configured")
             return "dead"
         try:
@@ -141,14 +146,18 @@ class Dispatcher:
         retry = alert.attempts - 1
         schedule = self.policy(alert.sink).retries
         if error.permanent or retry >= len(schedule):
-            await asyncio.shield(self.store.mark_dead(alert.id, str(error)))
+            await asyncio.shield(
+                self.store.mark_dead(alert.id, self.node, str(error), attempt=alert.attempts)
+            )
             await bound.awarning("alert.dead", error=str(error))
             return "dead"
         delay = schedule[retry] * (1 + self.rng.uniform(-self.jitter, self.jitter))
         if error.retry_after is not None:
             delay = max(delay, min(error.retry_after, self.retry_after_max))
         at = self.store.now() + timedelta(seconds=delay)
-        await asyncio.shield(self.store.schedule_retry(alert.id, self.node, at, str(error)))
+        await asyncio.shield(
+            self.store.schedule_retry(alert.id, self.node, at, str(error), attempt=alert.attempts)
+        )
         await bound.awarning("alert.retry", error=str(error), retry_in=round(delay, 1))
         return "retry"
 
