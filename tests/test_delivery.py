@@ -28,9 +28,9 @@ from monitor.types import (
     FeedUpdateIntent,
     ParsedEntry,
 )
-from tests.conftest import FakeClock, Receiver
+from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver, ReceiverFactory
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET = WEBHOOK_SECRET
 ALERT = Alert(
     "msg_abc",
     "hook",
@@ -53,7 +53,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def sink(session: aiohttp.ClientSession, url: str, **options: object) -> WebhookSink:
-    spec = WebhookSinkSpec.model_validate({"type": "webhook", "url": url, **options})
+    """A webhook sink signing with the receivers' secret unless ``secret`` is given."""
+    spec = WebhookSinkSpec.model_validate(
+        {"type": "webhook", "url": url, "secret": SECRET, **options}
+    )
     return WebhookSink("hook", spec, session)
 
 
@@ -69,10 +72,25 @@ async def test_deliveries_verify_with_the_standard_webhooks_library(
 
 
 async def test_without_a_secret_there_is_no_signature(session, receiver: Receiver) -> None:
-    await sink(session, receiver.url).deliver(ALERT)
+    receiver.unsigned = True
+    await sink(session, receiver.url, secret=[]).deliver(ALERT)
     [delivery] = receiver.deliveries
     assert "webhook-signature" not in delivery.headers
     assert delivery.headers["webhook-id"] == "msg_abc"
+
+
+async def test_the_test_receivers_refuse_unsigned_and_badly_signed_webhooks(session) -> None:
+    """An unsigned or wrongly signed POST is recorded as a failure (the receiver fixtures fail
+    the test on one), so no webhook test passes without a signature the reference verifies."""
+    lone = Receiver()
+    await lone.start()
+    try:
+        await sink(session, lone.url, secret=[]).deliver(ALERT)
+        await sink(session, lone.url, secret=OLD_SECRET).deliver(ALERT)
+        await sink(session, lone.url).deliver(ALERT)
+    finally:
+        await lone.stop()
+    assert lone.verify_errors == ["msg_abc: unsigned", "msg_abc: No matching signature found"]
 
 
 @pytest.mark.parametrize(
@@ -97,26 +115,17 @@ async def test_non_2xx_answers_are_failures(
     assert info.value.permanent is False
 
 
-async def test_redirects_are_failures_and_never_followed(session, receiver: Receiver) -> None:
-    hits: list[str] = []
-
-    async def target(request: web.Request) -> web.Response:
-        hits.append(request.path)
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/elsewhere", target)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        receiver.answer((302, {"Location": f"http://127.0.0.1:{port}/elsewhere"}))
-        with pytest.raises(SinkError, match="HTTP 302"):
-            await sink(session, receiver.url).deliver(ALERT)
-    finally:
-        await runner.cleanup()
-    assert hits == []
+async def test_redirects_are_failures_and_never_followed(
+    session, receiver: Receiver, make_receiver: ReceiverFactory
+) -> None:
+    """A 302 is a failure and the target hears nothing at all: no POST, and no GET either (a
+    client that follows a 302 turns the POST into a GET)."""
+    target = await make_receiver()
+    receiver.answer((302, {"Location": target.url}))
+    with pytest.raises(SinkError, match="HTTP 302"):
+        await sink(session, receiver.url).deliver(ALERT)
+    assert receiver.requests == [("POST", "/hook")]
+    assert target.requests == []
 
 
 async def test_a_receiver_that_never_answers_times_out(session) -> None:
@@ -281,17 +290,13 @@ async def test_500_500_204_is_three_attempts_with_one_id_and_fresh_timestamps(
 
 
 async def test_a_redirect_is_a_failure_with_a_retry_and_the_target_never_hears(
-    outbox: Store, clock: FakeClock, session, receiver: Receiver
+    outbox: Store, clock: FakeClock, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
-    target = Receiver()
-    await target.start()
-    try:
-        receiver.answer((302, {"Location": target.url}))
-        dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
-        assert await attempt(outbox, dispatcher) == ["retry"]
-    finally:
-        await target.stop()
-    assert target.deliveries == []
+    target = await make_receiver()
+    receiver.answer((302, {"Location": target.url}))
+    dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
+    assert await attempt(outbox, dispatcher) == ["retry"]
+    assert target.requests == []  # no request of any method
     [pending] = await outbox.list_alerts(state="pending")
     assert pending["next_attempt_at"] == clock.now + timedelta(seconds=RETRY_SCHEDULE[0])
     assert "HTTP 302" in pending["last_error"]
@@ -367,10 +372,9 @@ async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
 
 
 async def test_a_hung_sink_never_delays_another_in_a_once_pass(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
-    hung = Receiver()
-    await hung.start()
+    hung = await make_receiver()
     hung.answer(*(["hang"] * 10))
     sinks = {
         "slow": sink(session, hung.url, timeout="1s"),
@@ -387,17 +391,15 @@ async def test_a_hung_sink_never_delays_another_in_a_once_pass(
             outcomes = await drained
     finally:
         hung.release.set()
-        await hung.stop()
     assert fast_done < 0.9  # before the hung sink's first attempts even time out
     assert outcomes == {"delivered": 10, "retry": 10}
 
 
 async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
     """The daemon's lanes: the hung sink holds its 4 slots; the other delivers all 10."""
-    hung = Receiver()
-    await hung.start()
+    hung = await make_receiver()
     hung.answer(*(["hang"] * 10))
     sinks = {
         "slow": sink(session, hung.url, timeout="30s"),
@@ -416,23 +418,18 @@ async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
         hung.release.set()
         async with asyncio.timeout(10):
             await asyncio.gather(*dispatcher.tasks, return_exceptions=True)
-        await hung.stop()
 
 
 async def test_a_rate_limit_spaces_one_sinks_messages(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
     """``rate: 10/s`` sends 'fast' one message per 100 ms; 'slow' is not paced."""
-    other = Receiver()
-    await other.start()
+    other = await make_receiver()
     sinks = {"fast": sink(session, receiver.url), "slow": sink(session, other.url)}
     policies = {"fast": SinkPolicy(concurrency=4, rate=10.0)}
     dispatcher = Dispatcher(two_sink_outbox, sinks, "n1", policies=policies)
-    try:
-        async with asyncio.timeout(20):
-            outcomes = await dispatcher.drain()
-    finally:
-        await other.stop()
+    async with asyncio.timeout(20):
+        outcomes = await dispatcher.drain()
     assert outcomes == {"delivered": 20}
     gaps = [b.at - a.at for a, b in itertools.pairwise(receiver.deliveries)]
     assert min(gaps) >= 0.09
