@@ -209,6 +209,17 @@ def test_rules_without_sinks_warn_but_load(write_config) -> None:
     assert [w.severity for w in loaded.warnings] == ["warning"]
 
 
+def test_the_retired_deliveries_setting_warns_but_loads(write_config) -> None:
+    """``defaults.deliveries`` sized a connection pool all sinks shared; each sink's own
+    ``concurrency`` bounds its deliveries now, so the key only warns."""
+    path = write_config("defaults:\n  deliveries: 8\n")
+    [warning] = load_config(path).warnings
+    assert str(warning) == (
+        f"{path}:2:15: warning: defaults.deliveries is no longer used: each sink's concurrency"
+        " (defaults.per_sink) bounds its deliveries"
+    )
+
+
 def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
     [problem] = problems(tmp_path / "nope.yaml")
     assert "cannot read config" in problem

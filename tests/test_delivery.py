@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,7 +15,9 @@ import pytest
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from monitor.config import load_config
 from monitor.config.schema import WebhookSinkSpec
+from monitor.daemon import Daemon
 from monitor.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
 from monitor.errors import SinkError, SinkGone
 from monitor.sinks import WebhookSink
@@ -348,25 +351,32 @@ async def test_a_receiver_that_never_answers_ends_dead_then_replay_delivers(
 # --- lanes: one sink never delays another --------------------------------------------------------
 
 
-@pytest.fixture
-async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
-    """A store with 10 pending alerts for each of the sinks 'slow' and 'fast'."""
-    store = await Store.open(f"sqlite:///{tmp_path / 'lanes.db'}", clock, exclusive=True)
-    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
-    [feed] = await store.claim_due_feeds("n1", 60, 1, due_before=clock.now + timedelta(days=1))
+async def enqueue(store: Store, sinks: tuple[str, ...], count: int) -> None:
+    """Record one poll of a new feed with ``count`` new stories, each alerting every sink."""
+    feed_url = f"http://a.example/{uuid.uuid4().hex}"
+    await store.sync_feeds([FeedSchedule(feed_url, None, 600)])
+    feeds = await store.claim_due_feeds("n1", 60, 100, due_before=store.now() + timedelta(days=1))
+    [feed] = [f for f in feeds if f.url == feed_url]
     writes = []
-    for i in range(10):
+    for i in range(count):
         entry = ParsedEntry(f"g{i}", f"https://a.example/{i}", "t", "", "", None)
         change = EntryChange(ChangeKind.NEW, f"g{i}", entry, entry.link, f"h{i}", None, True)
         drafts = tuple(
             AlertDraft(f"msg_{name}_{i}", name, "rule", "article.matched", ALERT.payload)
-            for name in ("slow", "fast")
+            for name in sinks
         )
         writes.append(EntryWrite(change, (), drafts))
-    now = clock.now
+    now = store.now()
     await store.record_update(
         FeedUpdateIntent(feed.id, now, now, "ok", entries=tuple(writes)), "n1"
     )
+
+
+@pytest.fixture
+async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
+    """A store with 10 pending alerts for each of the sinks 'slow' and 'fast'."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'lanes.db'}", clock, exclusive=True)
+    await enqueue(store, ("slow", "fast"), 10)
     yield store
     await store.close()
 
@@ -418,6 +428,42 @@ async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
         hung.release.set()
         async with asyncio.timeout(10):
             await asyncio.gather(*dispatcher.tasks, return_exceptions=True)
+
+
+async def test_a_hung_sink_with_a_wide_lane_leaves_the_others_their_connections(
+    tmp_path, write_config, receiver: Receiver, make_receiver: ReceiverFactory
+) -> None:
+    """The daemon as it runs (its own HTTP session and lanes): a hung sink with concurrency 16
+    holds 16 connections, and a healthy sink still delivers all its 20 alerts long before the
+    hung requests could time out."""
+    hung = await make_receiver()
+    hung.answer(*(["hang"] * 20))
+    hook = f"type: webhook, secret: {WEBHOOK_SECRET}"
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 'd.db'}\n"
+        "sinks:\n"
+        f"  slow: {{{hook}, url: '{hung.url}', concurrency: 16, timeout: 60s}}\n"
+        f"  fast: {{{hook}, url: '{receiver.url}'}}\n"
+    )
+    async with Daemon(load_config(config), parse_pool=None) as daemon:
+        store = daemon.store
+        try:
+            async with asyncio.timeout(20):  # the hung requests would end at 60 s
+                await enqueue(store, ("slow",), 20)
+                daemon.dispatcher.pump()
+                while len(hung.deliveries) < 16:  # the hung sink holds all it may
+                    await asyncio.sleep(0.01)
+                await enqueue(store, ("fast",), 20)
+                daemon.dispatcher.pump()
+                while await store.count("alerts", sink="fast", state="delivered") < 20:
+                    await asyncio.sleep(0.01)
+            assert len(receiver.deliveries) == 20
+            assert len(hung.deliveries) == 16  # its lane is full; it took nothing more
+        finally:
+            daemon.dispatcher.stop()
+            hung.release.set()
+            async with asyncio.timeout(10):
+                await asyncio.gather(*daemon.dispatcher.tasks, return_exceptions=True)
 
 
 async def test_a_rate_limit_spaces_one_sinks_messages(

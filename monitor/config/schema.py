@@ -194,7 +194,7 @@ class Defaults(Model):
     backfill: Backfill | None = None
     concurrency: int = Field(16, ge=1, le=1024)
     per_host: int = Field(2, ge=1, le=64)
-    deliveries: int = Field(8, ge=1, le=256)
+    deliveries: int = Field(8, ge=1, le=256)  # no longer used (a warning): see per_sink
     per_sink: int = Field(4, ge=1, le=64)
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None
