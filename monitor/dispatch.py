@@ -127,8 +127,7 @@ class Dispatcher:
         try:
             await sink.deliver(alert)
         except SinkGone as e:
-            await asyncio.shield(self.store.disable_sink(alert.sink, str(e), alert.id))
-            await bound.aerror("sink.disabled", reason=str(e))
+            await self._disable(alert, str(e), bound)
             return "disabled"
         except SinkError as e:
             return await self._failed(alert, e, bound)
@@ -139,6 +138,18 @@ class Dispatcher:
         await asyncio.shield(self.store.mark_delivered(alert.id))
         await bound.ainfo("alert.delivered", type=alert.kind)
         return "delivered"
+
+    async def _disable(
+        self, alert: Alert, reason: str, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        """The receiver said 410 Gone: disable the sink. The one place a sink is disabled, so
+        the event is logged once per disabling (and a metric counts it here), however many
+        deliveries were in flight; the others' alerts are only held, pending, like the rest."""
+        newly = await asyncio.shield(self.store.disable_sink(alert.sink, reason, alert.id))
+        if newly:
+            await bound.aerror("sink.disabled", reason=reason)
+        else:
+            await bound.ainfo("alert.held", reason="its sink is disabled")
 
     async def _failed(
         self, alert: Alert, error: SinkError, bound: structlog.typing.FilteringBoundLogger

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
+from structlog.testing import capture_logs
 
 from monitor.config import load_config
 from monitor.config.schema import WebhookSinkSpec
@@ -242,6 +243,27 @@ async def test_gone_disables_the_sink_and_its_alerts_wait_visibly(
     assert await outbox.enable_sink("hook")
     assert await attempt(outbox, dispatcher) == ["delivered"]
     assert receiver.ids() == ["msg_1", "msg_1"]
+
+
+async def test_a_sink_is_disabled_once_however_many_deliveries_hear_410(
+    tmp_path, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """Four deliveries in flight all answered 410: one ``sink.disabled`` event (one place, one
+    count), the other three only held; all four alerts wait, pending, for the sink."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'g.db'}", clock, exclusive=True)
+    try:
+        await enqueue(store, ("hook",), 4)
+        receiver.answer(*([410] * 4))
+        dispatcher = Dispatcher(store, {"hook": sink(session, receiver.url)}, "n1", per_sink=4)
+        with capture_logs() as logs:
+            assert await dispatcher.drain() == {"disabled": 4}
+        assert len(receiver.deliveries) == 4
+        events = [e["event"] for e in logs]
+        assert events.count("sink.disabled") == 1
+        assert events.count("alert.held") == 3
+        assert await store.count("alerts", state="pending") == 4
+    finally:
+        await store.close()
 
 
 async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store) -> None:
