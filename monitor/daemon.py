@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -39,6 +38,7 @@ from monitor.metrics import Metrics
 from monitor.parse import ParsePool, Parser
 from monitor.pipeline import Pipeline
 from monitor.sinks import build_sinks, sink_fingerprint
+from monitor.sinks.http import make_sink_session
 from monitor.store import FeedSchedule, Store, StoryPolicy
 from monitor.store.batch import PollRecorder
 from monitor.systemd import notify, watchdog_interval
@@ -62,7 +62,6 @@ RESTART_SETTINGS = (
     "defaults.concurrency",
     "defaults.per_host",
     "defaults.user_agent",
-    "defaults.deliveries",
     "http.listen",
 )
 
@@ -187,11 +186,7 @@ class Daemon:
         )
         self._stack.push_async_callback(session.close)
         self._slots = asyncio.Semaphore(defaults.concurrency)  # feeds polled at once
-        # Webhooks are the user's own endpoints, often on the local network: no address guard.
-        self.sink_session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=defaults.deliveries * 2),
-            timeout=aiohttp.ClientTimeout(total=None, connect=10),
-        )
+        self.sink_session = make_sink_session()  # each sink's lane bounds its connections
         self._stack.push_async_callback(self.sink_session.close)
         pool = self._parse_pool_option
         if pool == "pool":

@@ -123,15 +123,19 @@ class Dispatcher:
             alert=alert.id, sink=alert.sink, rule=alert.rule_id, attempt=alert.attempts
         )
         if sink is None:
-            await self.store.mark_dead(alert.id, f"sink {alert.sink!r} is not configured")
+            await self.store.mark_dead(
+                alert.id,
+                self.node,
+                f"sink {alert.sink!r} is not configured",
+                attempt=alert.attempts,
+            )
             await bound.awarning("alert.dead", reason="sink not configured")
             return "dead"
         try:
             with self.metrics.delivery_timer(alert.sink):
                 await sink.deliver(alert)
         except SinkGone as e:
-            await asyncio.shield(self.store.disable_sink(alert.sink, str(e), alert.id))
-            await bound.aerror("sink.disabled", reason=str(e))
+            await self._disable(alert, str(e), bound)
             return "disabled"
         except SinkError as e:
             return await self._failed(alert, e, bound)
@@ -143,20 +147,36 @@ class Dispatcher:
         await bound.ainfo("alert.delivered", type=alert.kind)
         return "delivered"
 
+    async def _disable(
+        self, alert: Alert, reason: str, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        """The receiver said 410 Gone: disable the sink. The one place a sink is disabled, so
+        the event is logged once per disabling (and a metric counts it here), however many
+        deliveries were in flight; the others' alerts are only held, pending, like the rest."""
+        newly = await asyncio.shield(self.store.disable_sink(alert.sink, reason, alert.id))
+        if newly:
+            await bound.aerror("sink.disabled", reason=reason)
+        else:
+            await bound.ainfo("alert.held", reason="its sink is disabled")
+
     async def _failed(
         self, alert: Alert, error: SinkError, bound: structlog.typing.FilteringBoundLogger
     ) -> str:
         retry = alert.attempts - 1
         schedule = self.policy(alert.sink).retries
         if error.permanent or retry >= len(schedule):
-            await asyncio.shield(self.store.mark_dead(alert.id, str(error)))
+            await asyncio.shield(
+                self.store.mark_dead(alert.id, self.node, str(error), attempt=alert.attempts)
+            )
             await bound.awarning("alert.dead", error=str(error))
             return "dead"
         delay = schedule[retry] * (1 + self.rng.uniform(-self.jitter, self.jitter))
         if error.retry_after is not None:
             delay = max(delay, min(error.retry_after, self.retry_after_max))
         at = self.store.now() + timedelta(seconds=delay)
-        await asyncio.shield(self.store.schedule_retry(alert.id, self.node, at, str(error)))
+        await asyncio.shield(
+            self.store.schedule_retry(alert.id, self.node, at, str(error), attempt=alert.attempts)
+        )
         await bound.awarning("alert.retry", error=str(error), retry_in=round(delay, 1))
         return "retry"
 

@@ -9,7 +9,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,27 +132,35 @@ class Delivery:
         return self.headers["webhook-id"]
 
 
+# The secret every webhook sink in the tests signs with, unless a test says otherwise.
+WEBHOOK_SECRET = "whsec_dGVzdHMtc2lnbi1ldmVyeS13ZWJob29rLXdpdGgtdGhpcw=="
+
+
 class Receiver:
     """A webhook receiver on 127.0.0.1 that records deliveries and answers as scripted.
 
-    With ``secrets`` set it verifies every signed delivery with the ``standardwebhooks`` package
-    (the spec authors' verifier), once per secret, and records any failure: the fixture fails
-    the test on one.
+    Every POST to ``/hook`` must be signed: it is verified with the ``standardwebhooks`` package
+    (the spec authors' verifier), once per secret in ``secrets``, and a missing signature or a
+    failed check is recorded; the fixtures fail the test on one. A test that sends unsigned on
+    purpose sets ``unsigned = True``. Every request, whatever its method or path, is also
+    recorded in ``requests``.
     """
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.script: deque[int | tuple[int, dict[str, str]] | str] = deque()
         self.runner: web.AppRunner | None = None
         self.port = 0
-        self.secrets: tuple[str, ...] = ()
+        self.secrets: tuple[str, ...] = (WEBHOOK_SECRET,)
+        self.unsigned = False
         self.verify_errors: list[str] = []
         self.release = asyncio.Event()
         self.delay = 0.0  # seconds each answer takes
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/hook", self._handle)
+        app.router.add_route("*", "/{path:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
@@ -176,13 +184,22 @@ class Receiver:
     def verify(self, delivery: Delivery) -> None:
         from standardwebhooks import Webhook, WebhookVerificationError
 
+        if self.unsigned:
+            return
+        msg_id = delivery.headers.get("webhook-id")
+        if "webhook-signature" not in delivery.headers:
+            self.verify_errors.append(f"{msg_id}: unsigned")
+            return
         for secret in self.secrets:
             try:
                 Webhook(secret).verify(delivery.body, delivery.headers)
             except WebhookVerificationError as e:
-                self.verify_errors.append(f"{delivery.headers.get('webhook-id')}: {e}")
+                self.verify_errors.append(f"{msg_id}: {e}")
 
     async def _handle(self, request: web.Request) -> web.Response:
+        self.requests.append((request.method, request.path))
+        if (request.method, request.path) != ("POST", "/hook"):
+            return web.Response(status=404)
         delivery = Delivery(dict(request.headers), await request.read())
         self.deliveries.append(delivery)
         self.verify(delivery)
@@ -216,14 +233,31 @@ async def evil(seed_feed: bytes) -> AsyncIterator[EvilServer]:
     await server.stop()
 
 
+ReceiverFactory = Callable[[], Awaitable[Receiver]]
+
+
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    server.release.set()
-    await server.stop()
-    assert server.verify_errors == [], "a delivery failed Standard Webhooks verification"
+async def make_receiver() -> AsyncIterator[ReceiverFactory]:
+    """Start receivers on demand; at the end each one must have verified every delivery."""
+    started: list[Receiver] = []
+
+    async def make() -> Receiver:
+        server = Receiver()
+        await server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.release.set()
+        await server.stop()
+    errors = [error for server in started for error in server.verify_errors]
+    assert errors == [], "a delivery failed Standard Webhooks verification"
+
+
+@pytest.fixture
+async def receiver(make_receiver: ReceiverFactory) -> Receiver:
+    return await make_receiver()
 
 
 # --- state databases ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FeedServer, Receiver
+from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 
 NEWSMON = [sys.executable, "-m", "monitor"]
 
@@ -50,6 +50,7 @@ sinks:
   hook:
     type: webhook
     url: {hook}
+    secret: {secret}
 """
 
 
@@ -108,7 +109,9 @@ async def test_run_once_polls_delivers_and_reports(
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
     config = write_config(
-        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+        DAEMON_CONFIG.format(
+            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
+        )
     )
     started = datetime.now(UTC)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
@@ -170,7 +173,7 @@ async def test_the_daemon_delivers_reloads_and_stops_gracefully(
     a good edit is picked up; SIGTERM exits 0; a restart sends nothing twice."""
     url = feeds.set("seed.xml", seed_feed)
     text = DAEMON_CONFIG.format(
-        state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="{extra}"
+        state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra="{extra}"
     )
     config = write_config(text.format(extra=""))
 
@@ -233,7 +236,9 @@ async def test_a_second_daemon_on_the_same_sqlite_state_is_refused(
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
     config = write_config(
-        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+        DAEMON_CONFIG.format(
+            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
+        )
     )
     first = await asyncio.create_subprocess_exec(
         *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
@@ -375,7 +380,7 @@ async def test_rule_edits_are_picked_up_within_two_seconds_and_bad_ones_refused(
     config = write_config(
         f"state: sqlite:///{tmp_path / 's.db'}\ndefaults:\n  interval: 1s\n  allow_private: true\n"
         f"feeds:\n  - url: {url}\ninclude: rules.yaml\n"
-        f"sinks:\n  hook: {{type: webhook, url: '{receiver.url}'}}\n"
+        f"sinks:\n  hook: {{type: webhook, url: '{receiver.url}', secret: {WEBHOOK_SECRET}}}\n"
     )
     proc = await asyncio.create_subprocess_exec(
         *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
@@ -426,7 +431,9 @@ async def test_a_410_disables_the_sink_visibly_until_it_is_enabled(
     enable` lets the next run deliver it."""
     url = feeds.set("seed.xml", seed_feed)
     config = write_config(
-        DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+        DAEMON_CONFIG.format(
+            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
+        )
     )
     receiver.answer(410)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
@@ -460,7 +467,9 @@ async def test_a_dead_alert_is_listed_and_replayed_from_the_command_line(
     write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
-    text = DAEMON_CONFIG.format(state=tmp_path / "s.db", feed=url, hook=receiver.url, extra="")
+    text = DAEMON_CONFIG.format(
+        state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
+    )
     config = write_config(text + "    retries: []\n")  # no retries: the first failure is final
     receiver.answer(500)
     code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))

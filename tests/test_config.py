@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from pathlib import Path
 
@@ -142,10 +143,10 @@ def test_unknown_environment_variables_are_errors(write_config, monkeypatch) -> 
 
 
 def test_variables_defaults_files_and_credentials(write_config, tmp_path, monkeypatch) -> None:
-    (tmp_path / "secret.txt").write_text("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==\n")
+    (tmp_path / "secret.txt").write_text("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcy1mb3ItbmV3c21vbg==\n")
     creds = tmp_path / "creds"
     creds.mkdir()
-    (creds / "hook").write_text("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz")
+    (creds / "hook").write_text("whsec_ZnJvbS1jcmVkZW50aWFsLXNlY3JldC1ieXRlcy1uZXdzbW9u")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     loaded = load_config(
         write_config("""\
@@ -157,8 +158,12 @@ sinks:
     )
     settings = loaded.settings
     assert settings.state == "sqlite:////tmp/x.db"
-    assert settings.sinks["a"].secrets == ("whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcw==",)
-    assert settings.sinks["b"].secrets == ("whsec_ZnJvbS1jcmVkZW50aWFsLWJ5dGVz",)
+    assert settings.sinks["a"].secrets == (
+        "whsec_ZnJvbS1maWxlLXNlY3JldC1ieXRlcy1mb3ItbmV3c21vbg==",
+    )
+    assert settings.sinks["b"].secrets == (
+        "whsec_ZnJvbS1jcmVkZW50aWFsLXNlY3JldC1ieXRlcy1uZXdzbW9u",
+    )
 
 
 def test_included_rule_files_report_their_own_positions(write_config) -> None:
@@ -202,6 +207,17 @@ sinks: {log: {type: log}}
 def test_rules_without_sinks_warn_but_load(write_config) -> None:
     loaded = load_config(write_config("rules:\n  - {id: x, query: 'a'}\n"))
     assert [w.severity for w in loaded.warnings] == ["warning"]
+
+
+def test_the_retired_deliveries_setting_warns_but_loads(write_config) -> None:
+    """``defaults.deliveries`` sized a connection pool all sinks shared; each sink's own
+    ``concurrency`` bounds its deliveries now, so the key only warns."""
+    path = write_config("defaults:\n  deliveries: 8\n")
+    [warning] = load_config(path).warnings
+    assert str(warning) == (
+        f"{path}:2:15: warning: defaults.deliveries is no longer used: each sink's concurrency"
+        " (defaults.per_sink) bounds its deliveries"
+    )
 
 
 def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
@@ -380,6 +396,39 @@ sinks:
         f"{name}:20:10: sinks.chat.url: is not an http(s) URL with a host",
     ]
     assert not any("sekrit" in p or "notbase64" in p for p in found)
+
+
+def whsec(size: int) -> str:
+    return "whsec_" + base64.b64encode(bytes(range(size))).decode()
+
+
+def test_webhook_secrets_are_whsec_and_24_to_64_bytes(write_config) -> None:
+    """Standard Webhooks secrets only: a plain string (which the reference verifier would read
+    as base64, so no receiver could verify it) is refused with how to make one; the key must
+    hold 24 to 64 bytes. A secret's value is never echoed."""
+    path = write_config(f"""\
+sinks:
+  plain: {{type: webhook, url: 'https://h.example/a', secret: 'my-long-shared-password'}}
+  short: {{type: webhook, url: 'https://h.example/b', secret: '{whsec(16)}'}}
+  long: {{type: webhook, url: 'https://h.example/c', secret: '{whsec(65)}'}}
+  ok: {{type: webhook, url: 'https://h.example/d', secret: ['{whsec(24)}', '{whsec(64)}']}}
+""")
+    name = str(path)
+    found = problems(path)
+    make = (
+        "python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32)).decode())\""
+    )
+    assert found == [
+        f"{name}:2:62: sinks.plain.secret: a webhook secret is whsec_ + base64 of 24 to 64"
+        f" random bytes (Standard Webhooks); make one with: {make}",
+        f"{name}:3:62: sinks.short.secret: a whsec_ secret must hold 24 to 64 random bytes, not 16",
+        f"{name}:4:61: sinks.long.secret: a whsec_ secret must hold 24 to 64 random bytes, not 65",
+    ]
+    assert not any("password" in p for p in found)
+    ok = f"sinks:\n  ok: {{type: webhook, url: 'https://h.example/d', secret: '{whsec(64)}'}}\n"
+    assert load_config(write_config(ok, name="ok.yaml")).settings.sinks["ok"].secrets == (
+        whsec(64),
+    )
 
 
 def test_sink_settings_combine_with_defaults(write_config) -> None:

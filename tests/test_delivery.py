@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -13,8 +15,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
+from structlog.testing import capture_logs
 
+from monitor.config import load_config
 from monitor.config.schema import WebhookSinkSpec
+from monitor.daemon import Daemon
 from monitor.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
 from monitor.errors import SinkError, SinkGone
 from monitor.sinks import WebhookSink
@@ -28,9 +33,16 @@ from monitor.types import (
     FeedUpdateIntent,
     ParsedEntry,
 )
-from tests.conftest import FakeClock, Receiver
+from tests.conftest import (
+    WEBHOOK_SECRET,
+    Delivery,
+    FakeClock,
+    Receiver,
+    ReceiverFactory,
+    run_once,
+)
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET = WEBHOOK_SECRET
 ALERT = Alert(
     "msg_abc",
     "hook",
@@ -53,7 +65,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def sink(session: aiohttp.ClientSession, url: str, **options: object) -> WebhookSink:
-    spec = WebhookSinkSpec.model_validate({"type": "webhook", "url": url, **options})
+    """A webhook sink signing with the receivers' secret unless ``secret`` is given."""
+    spec = WebhookSinkSpec.model_validate(
+        {"type": "webhook", "url": url, "secret": SECRET, **options}
+    )
     return WebhookSink("hook", spec, session)
 
 
@@ -69,10 +84,25 @@ async def test_deliveries_verify_with_the_standard_webhooks_library(
 
 
 async def test_without_a_secret_there_is_no_signature(session, receiver: Receiver) -> None:
-    await sink(session, receiver.url).deliver(ALERT)
+    receiver.unsigned = True
+    await sink(session, receiver.url, secret=[]).deliver(ALERT)
     [delivery] = receiver.deliveries
     assert "webhook-signature" not in delivery.headers
     assert delivery.headers["webhook-id"] == "msg_abc"
+
+
+async def test_the_test_receivers_refuse_unsigned_and_badly_signed_webhooks(session) -> None:
+    """An unsigned or wrongly signed POST is recorded as a failure (the receiver fixtures fail
+    the test on one), so no webhook test passes without a signature the reference verifies."""
+    lone = Receiver()
+    await lone.start()
+    try:
+        await sink(session, lone.url, secret=[]).deliver(ALERT)
+        await sink(session, lone.url, secret=OLD_SECRET).deliver(ALERT)
+        await sink(session, lone.url).deliver(ALERT)
+    finally:
+        await lone.stop()
+    assert lone.verify_errors == ["msg_abc: unsigned", "msg_abc: No matching signature found"]
 
 
 @pytest.mark.parametrize(
@@ -97,26 +127,17 @@ async def test_non_2xx_answers_are_failures(
     assert info.value.permanent is False
 
 
-async def test_redirects_are_failures_and_never_followed(session, receiver: Receiver) -> None:
-    hits: list[str] = []
-
-    async def target(request: web.Request) -> web.Response:
-        hits.append(request.path)
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/elsewhere", target)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        receiver.answer((302, {"Location": f"http://127.0.0.1:{port}/elsewhere"}))
-        with pytest.raises(SinkError, match="HTTP 302"):
-            await sink(session, receiver.url).deliver(ALERT)
-    finally:
-        await runner.cleanup()
-    assert hits == []
+async def test_redirects_are_failures_and_never_followed(
+    session, receiver: Receiver, make_receiver: ReceiverFactory
+) -> None:
+    """A 302 is a failure and the target hears nothing at all: no POST, and no GET either (a
+    client that follows a 302 turns the POST into a GET)."""
+    target = await make_receiver()
+    receiver.answer((302, {"Location": target.url}))
+    with pytest.raises(SinkError, match="HTTP 302"):
+        await sink(session, receiver.url).deliver(ALERT)
+    assert receiver.requests == [("POST", "/hook")]
+    assert target.requests == []
 
 
 async def test_a_receiver_that_never_answers_times_out(session) -> None:
@@ -224,6 +245,27 @@ async def test_gone_disables_the_sink_and_its_alerts_wait_visibly(
     assert receiver.ids() == ["msg_1", "msg_1"]
 
 
+async def test_a_sink_is_disabled_once_however_many_deliveries_hear_410(
+    tmp_path, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """Four deliveries in flight all answered 410: one ``sink.disabled`` event (one place, one
+    count), the other three only held; all four alerts wait, pending, for the sink."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'g.db'}", clock, exclusive=True)
+    try:
+        await enqueue(store, ("hook",), 4)
+        receiver.answer(*([410] * 4))
+        dispatcher = Dispatcher(store, {"hook": sink(session, receiver.url)}, "n1", per_sink=4)
+        with capture_logs() as logs:
+            assert await dispatcher.drain() == {"disabled": 4}
+        assert len(receiver.deliveries) == 4
+        events = [e["event"] for e in logs]
+        assert events.count("sink.disabled") == 1
+        assert events.count("alert.held") == 3
+        assert await store.count("alerts", state="pending") == 4
+    finally:
+        await store.close()
+
+
 async def test_an_alert_for_an_unconfigured_sink_is_dead_not_lost(outbox: Store) -> None:
     dispatcher = Dispatcher(outbox, {}, "n1")
     assert await attempt(outbox, dispatcher) == ["dead"]
@@ -281,17 +323,13 @@ async def test_500_500_204_is_three_attempts_with_one_id_and_fresh_timestamps(
 
 
 async def test_a_redirect_is_a_failure_with_a_retry_and_the_target_never_hears(
-    outbox: Store, clock: FakeClock, session, receiver: Receiver
+    outbox: Store, clock: FakeClock, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
-    target = Receiver()
-    await target.start()
-    try:
-        receiver.answer((302, {"Location": target.url}))
-        dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
-        assert await attempt(outbox, dispatcher) == ["retry"]
-    finally:
-        await target.stop()
-    assert target.deliveries == []
+    target = await make_receiver()
+    receiver.answer((302, {"Location": target.url}))
+    dispatcher = Dispatcher(outbox, {"hook": sink(session, receiver.url)}, "n1", jitter=0)
+    assert await attempt(outbox, dispatcher) == ["retry"]
+    assert target.requests == []  # no request of any method
     [pending] = await outbox.list_alerts(state="pending")
     assert pending["next_attempt_at"] == clock.now + timedelta(seconds=RETRY_SCHEDULE[0])
     assert "HTTP 302" in pending["last_error"]
@@ -343,34 +381,40 @@ async def test_a_receiver_that_never_answers_ends_dead_then_replay_delivers(
 # --- lanes: one sink never delays another --------------------------------------------------------
 
 
-@pytest.fixture
-async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
-    """A store with 10 pending alerts for each of the sinks 'slow' and 'fast'."""
-    store = await Store.open(f"sqlite:///{tmp_path / 'lanes.db'}", clock, exclusive=True)
-    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
-    [feed] = await store.claim_due_feeds("n1", 60, 1, due_before=clock.now + timedelta(days=1))
+async def enqueue(store: Store, sinks: tuple[str, ...], count: int) -> None:
+    """Record one poll of a new feed with ``count`` new stories, each alerting every sink."""
+    feed_url = f"http://a.example/{uuid.uuid4().hex}"
+    await store.sync_feeds([FeedSchedule(feed_url, None, 600)])
+    feeds = await store.claim_due_feeds("n1", 60, 100, due_before=store.now() + timedelta(days=1))
+    [feed] = [f for f in feeds if f.url == feed_url]
     writes = []
-    for i in range(10):
+    for i in range(count):
         entry = ParsedEntry(f"g{i}", f"https://a.example/{i}", "t", "", "", None)
         change = EntryChange(ChangeKind.NEW, f"g{i}", entry, entry.link, f"h{i}", None, True)
         drafts = tuple(
             AlertDraft(f"msg_{name}_{i}", name, "rule", "article.matched", ALERT.payload)
-            for name in ("slow", "fast")
+            for name in sinks
         )
         writes.append(EntryWrite(change, (), drafts))
-    now = clock.now
+    now = store.now()
     await store.record_update(
         FeedUpdateIntent(feed.id, now, now, "ok", entries=tuple(writes)), "n1"
     )
+
+
+@pytest.fixture
+async def two_sink_outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
+    """A store with 10 pending alerts for each of the sinks 'slow' and 'fast'."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'lanes.db'}", clock, exclusive=True)
+    await enqueue(store, ("slow", "fast"), 10)
     yield store
     await store.close()
 
 
 async def test_a_hung_sink_never_delays_another_in_a_once_pass(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
-    hung = Receiver()
-    await hung.start()
+    hung = await make_receiver()
     hung.answer(*(["hang"] * 10))
     sinks = {
         "slow": sink(session, hung.url, timeout="1s"),
@@ -387,17 +431,15 @@ async def test_a_hung_sink_never_delays_another_in_a_once_pass(
             outcomes = await drained
     finally:
         hung.release.set()
-        await hung.stop()
     assert fast_done < 0.9  # before the hung sink's first attempts even time out
     assert outcomes == {"delivered": 10, "retry": 10}
 
 
 async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
     """The daemon's lanes: the hung sink holds its 4 slots; the other delivers all 10."""
-    hung = Receiver()
-    await hung.start()
+    hung = await make_receiver()
     hung.answer(*(["hang"] * 10))
     sinks = {
         "slow": sink(session, hung.url, timeout="30s"),
@@ -416,24 +458,158 @@ async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
         hung.release.set()
         async with asyncio.timeout(10):
             await asyncio.gather(*dispatcher.tasks, return_exceptions=True)
-        await hung.stop()
+
+
+async def test_a_hung_sink_with_a_wide_lane_leaves_the_others_their_connections(
+    tmp_path, write_config, receiver: Receiver, make_receiver: ReceiverFactory
+) -> None:
+    """The daemon as it runs (its own HTTP session and lanes): a hung sink with concurrency 16
+    holds 16 connections, and a healthy sink still delivers all its 20 alerts long before the
+    hung requests could time out."""
+    hung = await make_receiver()
+    hung.answer(*(["hang"] * 20))
+    hook = f"type: webhook, secret: {WEBHOOK_SECRET}"
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 'd.db'}\n"
+        "sinks:\n"
+        f"  slow: {{{hook}, url: '{hung.url}', concurrency: 16, timeout: 60s}}\n"
+        f"  fast: {{{hook}, url: '{receiver.url}'}}\n"
+    )
+    async with Daemon(load_config(config), parse_pool=None) as daemon:
+        store = daemon.store
+        try:
+            async with asyncio.timeout(20):  # the hung requests would end at 60 s
+                await enqueue(store, ("slow",), 20)
+                daemon.dispatcher.pump()
+                while len(hung.deliveries) < 16:  # the hung sink holds all it may
+                    await asyncio.sleep(0.01)
+                await enqueue(store, ("fast",), 20)
+                while await store.count("alerts", sink="fast", state="delivered") < 20:
+                    daemon.dispatcher.pump()  # as the daemon's deliver tick does
+                    await asyncio.sleep(0.05)
+            assert len(receiver.deliveries) == 20
+            assert len(hung.deliveries) == 16  # its lane is full; it took nothing more
+        finally:
+            daemon.dispatcher.stop()
+            hung.release.set()
+            async with asyncio.timeout(10):
+                await asyncio.gather(*daemon.dispatcher.tasks, return_exceptions=True)
+
+
+def assert_paced(deliveries: list[Delivery], began: float, rate: float) -> None:
+    """Message k left no earlier than its slot, ``k / rate`` after ``began``.
+
+    A lower bound only, on this process's monotonic clock (the receiver records arrival on the
+    same clock): a busy machine can make messages late, never early.
+    """
+    for k, delivery in enumerate(deliveries):
+        assert delivery.at - began >= k / rate - 0.001, f"message {k} came before its slot"
 
 
 async def test_a_rate_limit_spaces_one_sinks_messages(
-    two_sink_outbox: Store, session, receiver: Receiver
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
 ) -> None:
-    """``rate: 10/s`` sends 'fast' one message per 100 ms; 'slow' is not paced."""
-    other = Receiver()
-    await other.start()
+    """``rate: 10/s`` sends 'fast' one message per 100 ms in a once pass; 'slow' is not paced."""
+    other = await make_receiver()
     sinks = {"fast": sink(session, receiver.url), "slow": sink(session, other.url)}
     policies = {"fast": SinkPolicy(concurrency=4, rate=10.0)}
     dispatcher = Dispatcher(two_sink_outbox, sinks, "n1", policies=policies)
+    began = time.monotonic()
+    async with asyncio.timeout(20):
+        outcomes = await dispatcher.drain()
+    assert outcomes == {"delivered": 20}
+    assert len(receiver.deliveries) == 10
+    assert_paced(receiver.deliveries, began, 10.0)
+    assert len(other.deliveries) == 10
+
+
+async def test_the_daemon_lanes_pace_a_rated_sink_one_claim_per_slot(
+    two_sink_outbox: Store, session, receiver: Receiver, make_receiver: ReceiverFactory
+) -> None:
+    """The daemon's pacing (lanes fed by ``pump``, a timer per paced lane): 'fast' at 20/s gets
+    its 10 messages no faster than its slots, each claimed alone; 'slow' is not held back."""
+    other = await make_receiver()
+    sinks = {"fast": sink(session, receiver.url), "slow": sink(session, other.url)}
+    policies = {"fast": SinkPolicy(concurrency=4, rate=20.0)}
+    dispatcher = Dispatcher(two_sink_outbox, sinks, "n1", policies=policies)
+    began = time.monotonic()
     try:
         async with asyncio.timeout(20):
-            outcomes = await dispatcher.drain()
+            dispatcher.pump()
+            while await two_sink_outbox.count("alerts", state="delivered") < 20:
+                await asyncio.sleep(0.01)
     finally:
-        await other.stop()
-    assert outcomes == {"delivered": 20}
-    gaps = [b.at - a.at for a, b in itertools.pairwise(receiver.deliveries)]
-    assert min(gaps) >= 0.09
+        dispatcher.stop()
+        async with asyncio.timeout(10):
+            await asyncio.gather(*dispatcher.tasks, return_exceptions=True)
+    assert sorted(receiver.ids()) == sorted(f"msg_fast_{i}" for i in range(10))
+    assert_paced(receiver.deliveries, began, 20.0)
     assert len(other.deliveries) == 10
+    # 'slow' has no pace: its lane never waited for the paced one's slots.
+    assert max(d.at for d in other.deliveries) < receiver.deliveries[-1].at
+
+
+# --- jitter and routing ----------------------------------------------------------------------
+
+
+async def test_retry_delays_are_jittered_within_their_bounds(
+    tmp_path, clock: FakeClock, session, receiver: Receiver
+) -> None:
+    """With ``jitter: 0.25`` each retry waits its scheduled delay times 0.75 to 1.25, and the
+    waits of alerts that failed together spread out instead of retrying in one burst."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'j.db'}", clock, exclusive=True)
+    try:
+        await enqueue(store, ("hook",), 20)
+        receiver.answer(*([500] * 40))
+        policies = {"hook": SinkPolicy(concurrency=4, retries=(100.0, 1000.0))}
+        dispatcher = Dispatcher(
+            store,
+            {"hook": sink(session, receiver.url)},
+            "n1",
+            jitter=0.25,
+            policies=policies,
+            rng=random.Random(6),
+        )
+        for step, delay in enumerate((100.0, 1000.0)):
+            started = clock.now
+            assert await dispatcher.drain() == {"retry": 20}
+            waits = [
+                (a["next_attempt_at"] - started).total_seconds()
+                for a in await store.list_alerts(state="pending")
+            ]
+            assert len(waits) == 20
+            assert all(0.75 * delay <= w <= 1.25 * delay for w in waits), (step, waits)
+            assert max(waits) - min(waits) > 0.25 * delay  # spread, not one burst
+            assert len(set(waits)) == 20
+            clock.advance(1.25 * delay)
+        assert len(receiver.deliveries) == 40
+    finally:
+        await store.close()
+
+
+async def test_a_rule_naming_sinks_reaches_only_those_and_one_naming_none_reaches_all(
+    tmp_path, write_config, feeds, seed_feed: bytes, clock: FakeClock, make_receiver
+) -> None:
+    """``sinks: [a]`` routes a rule's alerts to 'a' alone; a rule without ``sinks:`` goes to
+    every sink."""
+    a, b = await make_receiver(), await make_receiver()
+    url = feeds.set("seed.xml", seed_feed)
+    hook = f"type: webhook, secret: {WEBHOOK_SECRET}"
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 'r.db'}\n"
+        "defaults: {backfill: all, allow_private: true}\n"
+        f"feeds: [{{url: '{url}'}}]\n"
+        "rules:\n"
+        "  - {id: belarus, query: 'Belarus*', sinks: [a]}\n"
+        "  - {id: sanksi, query: 'sanksi'}\n"
+        f"sinks:\n  a: {{{hook}, url: '{a.url}'}}\n  b: {{{hook}, url: '{b.url}'}}\n"
+    )
+    async with asyncio.timeout(30):
+        summary = await run_once(config, clock)
+    assert summary.deliveries == {"delivered": 3}
+
+    def rules(receiver: Receiver) -> list[str]:
+        return sorted(d.json["data"]["rule"]["id"] for d in receiver.deliveries)
+
+    assert rules(a) == ["belarus", "sanksi"]
+    assert rules(b) == ["sanksi"]

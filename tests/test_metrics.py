@@ -21,7 +21,7 @@ from monitor.config.listen import split_listen
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
 from monitor.metrics import Metrics
-from tests.conftest import FeedServer, Receiver
+from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 from tests.test_cli import NEWSMON, newsmon, read_log
 
 CONFIG = """\
@@ -42,6 +42,7 @@ sinks:
   hook:
     type: webhook
     url: {hook}
+    secret: {secret}
 """
 
 
@@ -122,6 +123,7 @@ async def test_probes_and_metrics_follow_feeds_and_deliveries(
             listen="127.0.0.1:0",
             feeds="".join(f"  - url: {url}\n" for url in (good, broken, gone)),
             hook=receiver.url,
+            secret=WEBHOOK_SECRET,
         )
     )
     async with running(config) as (daemon, _), aiohttp.ClientSession() as session:
@@ -168,6 +170,7 @@ async def test_readyz_is_503_while_draining_on_shutdown(
             listen="127.0.0.1:0",
             feeds=f"  - url: {url}\n",
             hook=receiver.url,
+            secret=WEBHOOK_SECRET,
         )
     )
     receiver.answer("hang")
@@ -276,6 +279,7 @@ async def test_newsmon_run_serves_the_endpoint_and_counts_reloads(
         listen="{listen}",
         feeds=f"  - url: {url}\n",
         hook=receiver.url,
+        secret=WEBHOOK_SECRET,
     )
     config = write_config(text.format(listen="127.0.0.1:0"))
     proc = await asyncio.create_subprocess_exec(

@@ -23,7 +23,7 @@ from structlog.testing import capture_logs
 from monitor.config import load_config
 from monitor.daemon import Daemon, OnceSummary
 from monitor.store import Store
-from tests.conftest import FakeClock, Receiver, run_once
+from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver, run_once
 from tests.evil_server import EvilServer
 from tests.parsers import CountingParser
 
@@ -35,6 +35,7 @@ sinks:
   hook:
     type: webhook
     url: {hook}
+    secret: {secret}
 """
 
 
@@ -63,7 +64,7 @@ def setup(
         text = (
             f"state: sqlite:///{tmp_path / 'state.db'}\n"
             f"defaults:\n  allow_private: true\n{defaults}"
-            f"feeds:\n{feeds}" + RULES.format(hook=receiver.url)
+            f"feeds:\n{feeds}" + RULES.format(hook=receiver.url, secret=WEBHOOK_SECRET)
         )
         config = load_config(write_config(text))
         parser = CountingParser()

@@ -357,6 +357,7 @@ async def test_apprise_delivers_through_its_json_plugin(
 ) -> None:
     """Apprise (optional extra) as the catch-all: its json:// plugin posts to a loopback URL."""
     pytest.importorskip("apprise")
+    receiver.unsigned = True  # Apprise posts its own JSON, not a Standard Webhook
     url = feeds.set("evil.xml", EVIL_FEED)
     target = receiver.url.replace("http://", "json://")
     config = write_config(

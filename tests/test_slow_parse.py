@@ -15,7 +15,7 @@ from monitor.config import load_config
 from monitor.daemon import Daemon
 from monitor.parse import ParsePool
 from monitor.store import Store
-from tests.conftest import FakeClock, Receiver
+from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver
 from tests.evil_server import EvilServer
 from tests.parsers import HANG
 
@@ -35,6 +35,7 @@ sinks:
   hook:
     type: webhook
     url: {hook}
+    secret: {secret}
 """
 
 
@@ -69,7 +70,11 @@ async def test_a_hanging_parse_delays_neither_other_feeds_nor_alerts(
     good = [evil.set(f"good{i}.xml", story_feed(i)) for i in range(3)]
     feeds = "".join(f"  - url: {url}\n" for url in (hung, *good))
     state = tmp_path / "state.db"
-    config = load_config(write_config(CONFIG.format(state=state, feeds=feeds, hook=receiver.url)))
+    config = load_config(
+        write_config(
+            CONFIG.format(state=state, feeds=feeds, hook=receiver.url, secret=WEBHOOK_SECRET)
+        )
+    )
     pool = ParsePool(2, target="tests.parsers:parse_slowly")
     stop = asyncio.Event()
     try:

@@ -153,10 +153,72 @@ async def test_alert_claims_leases_and_outcomes(store: Store, clock: FakeClock) 
     [again] = await store.claim_alerts("n1", 30, 10)
     assert again.id == second[0].id
     assert again.attempts == 2
-    await store.mark_dead(again.id, "gave up")
+    await store.mark_dead(again.id, "n1", "gave up", attempt=again.attempts)
     assert await store.replay_alert(again.id)
     assert not await store.replay_alert(again.id)  # no longer dead
     assert [a.id for a in await store.claim_alerts("n1", 30, 10)] == [again.id]
+
+
+async def test_an_outcome_after_the_lease_was_lost_changes_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    """Only the claim that holds the lease settles a failure: a delivery that outlived its lease
+    cannot mark dead or reschedule a row another claim delivered or now holds."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_update(intent(store, feed_id, new_entry("a", ("m1", "m2", "m3"))), "n1")
+    [slow] = await store.claim_alerts("n1", 30, 1)
+    clock.advance(31)
+    [taken] = await store.claim_alerts("n2", 30, 1)
+    assert (taken.id, taken.attempts) == (slow.id, 2)
+    later = clock.now + timedelta(seconds=5)
+
+    await store.mark_dead(slow.id, "n1", "HTTP 500", attempt=1)  # n2 holds it now
+    await store.schedule_retry(slow.id, "n1", later, "HTTP 500", attempt=1)
+    [row] = [a for a in await store.list_alerts() if a["id"] == slow.id]
+    assert (row["state"], row["last_error"], row["next_attempt_at"]) == (
+        "pending",
+        None,
+        clock.now - timedelta(seconds=31),
+    )
+
+    await store.mark_delivered(taken.id)
+    await store.mark_dead(slow.id, "n1", "HTTP 500", attempt=1)
+    await store.mark_dead(taken.id, "n2", "HTTP 500", attempt=2)  # settled already
+    assert await store.count("alerts", id=slow.id, state="delivered") == 1
+
+    # One node, two claims of one row (the first outlived its lease): the attempt tells them apart.
+    [first] = await store.claim_alerts("n1", 30, 1)
+    clock.advance(31)
+    [second] = await store.claim_alerts("n1", 30, 1)
+    assert first.id == second.id
+    await store.mark_dead(first.id, "n1", "gave up", attempt=first.attempts)
+    assert await store.count("alerts", id=first.id, state="pending") == 1
+    await store.mark_dead(second.id, "n1", "gave up", attempt=second.attempts)
+    assert await store.count("alerts", id=first.id, state="dead") == 1
+
+
+async def test_an_acknowledgement_settles_a_row_whoever_holds_it(
+    store: Store, clock: FakeClock
+) -> None:
+    """The receiver said 2xx: the row is delivered even if its lease passed to another claim, or
+    that claim gave up on it; a delivered row stays delivered."""
+    await store.sync_feeds([FeedSchedule("http://a.example/f", None, 600)])
+    feed_id = await claim_one(store)
+    await store.record_update(intent(store, feed_id, new_entry("a", ("m1",))), "n1")
+    [slow] = await store.claim_alerts("n1", 30, 1)
+    clock.advance(31)
+    [taken] = await store.claim_alerts("n2", 30, 1)
+    await store.mark_dead(taken.id, "n2", "HTTP 404", attempt=taken.attempts)
+    await store.mark_delivered(slow.id)
+    [row] = await store.list_alerts()
+    assert (row["state"], row["last_error"]) == ("delivered", None)
+    delivered_at = row["delivered_at"]
+    clock.advance(60)
+    await store.mark_delivered(slow.id)
+    assert not await store.replay_alert(slow.id)
+    [row] = await store.list_alerts()
+    assert (row["state"], row["delivered_at"]) == ("delivered", delivered_at)
 
 
 @pytest.mark.postgres

@@ -22,7 +22,7 @@ from monitor.config import load_config
 from monitor.daemon import prune
 from monitor.message import Renderer
 from monitor.store import Store
-from tests.conftest import FakeClock, FeedServer, Receiver, run_once
+from tests.conftest import WEBHOOK_SECRET, FakeClock, FeedServer, Receiver, run_once
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "monitor" / "data" / "webhook-payload.schema.json").read_text()
@@ -60,6 +60,7 @@ sinks:
   hook:
     type: webhook
     url: {hook}
+    secret: {secret}
 {sink}"""
 
 
@@ -87,7 +88,11 @@ def relinked(item: str, link: str, guid: str) -> str:
 def make_config(write_config, state: str, receiver: Receiver):
     def make(*urls: str) -> Path:
         feeds = "".join(f"  - url: {url}\n" for url in urls)
-        return write_config(CONFIG.format(state=state, feeds=feeds, hook=receiver.url, sink=""))
+        return write_config(
+            CONFIG.format(
+                state=state, feeds=feeds, hook=receiver.url, sink="", secret=WEBHOOK_SECRET
+            )
+        )
 
     return make
 
@@ -380,7 +385,11 @@ async def test_a_digest_lists_the_other_outlets_of_each_story(
 
     def config_with(feeds: str) -> Path:
         sink = '    digest: "0 8 * * *"\n'
-        return write_config(CONFIG.format(state=state, feeds=feeds, hook=receiver.url, sink=sink))
+        return write_config(
+            CONFIG.format(
+                state=state, feeds=feeds, hook=receiver.url, sink=sink, secret=WEBHOOK_SECRET
+            )
+        )
 
     config = config_with(f"  - url: {tagar}\n    name: Tagar\n")
     await run_once(config, clock)  # 12:00 UTC: the alerts wait for 08:00

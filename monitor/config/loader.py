@@ -272,6 +272,16 @@ def _cross_check(doc: Document) -> list[Problem]:
             )
         if isinstance(url, str):
             seen_feeds.setdefault(url, i)
+    defaults = doc.data.get("defaults")
+    if isinstance(defaults, dict) and "deliveries" in defaults:
+        problems.append(
+            Problem(
+                "defaults.deliveries is no longer used: each sink's concurrency"
+                " (defaults.per_sink) bounds its deliveries",
+                doc.position(("defaults", "deliveries")),
+                severity="warning",
+            )
+        )
     if seen_rules and not sinks:
         problems.append(
             Problem(

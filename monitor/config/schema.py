@@ -68,17 +68,29 @@ def _secret_http_url(value: SecretStr) -> SecretStr:
 SecretURL = Annotated[SecretStr, AfterValidator(_secret_http_url)]
 
 
+MAKE_SECRET = (
+    "python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32)).decode())\""
+)
+
+
 def _webhook_secret(value: SecretStr) -> SecretStr:
+    """``whsec_`` + base64 of 24 to 64 random bytes, as Standard Webhooks defines a secret.
+
+    Nothing else is accepted: the reference verifier reads any secret string as base64, so a
+    plain password would sign with bytes no receiver's library could check.
+    """
     text = value.get_secret_value()
-    if text.startswith("whsec_"):
-        try:
-            key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
-        except binascii.Error:
-            raise ValueError("a whsec_ secret must be base64 after the prefix") from None
-        if len(key) < 16:
-            raise ValueError("a whsec_ secret should hold 24 to 64 random bytes") from None
-    elif len(text) < 16:
-        raise ValueError("a secret must be at least 16 characters (better: whsec_ + base64)")
+    if not text.startswith("whsec_"):
+        raise ValueError(
+            "a webhook secret is whsec_ + base64 of 24 to 64 random bytes (Standard Webhooks);"
+            f" make one with: {MAKE_SECRET}"
+        )
+    try:
+        key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        raise ValueError("a whsec_ secret must be base64 after the prefix") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(f"a whsec_ secret must hold 24 to 64 random bytes, not {len(key)}")
     return value
 
 
@@ -204,7 +216,7 @@ class Defaults(Model):
     backfill: Backfill | None = None
     concurrency: int = Field(16, ge=1, le=1024)
     per_host: int = Field(2, ge=1, le=64)
-    deliveries: int = Field(8, ge=1, le=256)
+    deliveries: int = Field(8, ge=1, le=256)  # no longer used (a warning): see per_sink
     per_sink: int = Field(4, ge=1, le=64)
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None

@@ -20,6 +20,21 @@ from monitor.fetch import parse_retry_after
 MAX_ANSWER = 64 * 1024
 
 
+def make_sink_session() -> aiohttp.ClientSession:
+    """The client session every HTTP sink shares.
+
+    Its pool has no limit of its own, on purpose: each sink's lane (its ``concurrency``) bounds
+    the connections that sink can hold, so a hung sink holds only its own. A pool-wide cap
+    smaller than the lanes together would let one wide, hung sink take every connection and
+    starve the rest. Receivers are the user's own endpoints, often on the local network: there
+    is no address guard. Deadlines are per request (``post``).
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+        timeout=aiohttp.ClientTimeout(total=None, connect=10),
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int

@@ -29,10 +29,8 @@ def encode_body(payload: dict[str, Any]) -> bytes:
 
 
 def secret_key(secret: str) -> bytes:
-    """Key bytes of a ``whsec_``-prefixed base64 secret, or of a plain secret string."""
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
+    """The key bytes of a ``whsec_`` secret (the config accepts no other kind)."""
+    return base64.b64decode(secret.removeprefix("whsec_"))
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -558,11 +558,16 @@ class Store:
         ]
 
     async def mark_delivered(self, alert_id: str) -> None:
-        """The sink acknowledged: never deliver this alert again."""
+        """The sink acknowledged: never deliver this alert again.
+
+        An acknowledgement is a fact whoever holds the lease now: it also settles a row whose
+        lease passed to another claim, or that another claim gave up on (dead). A row already
+        delivered keeps its first ``delivered_at``; a digested one stays in its digest.
+        """
         async with self._write() as conn:
             await conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id)
+                .where(alerts.c.id == alert_id, alerts.c.state.in_(("pending", "dead")))
                 .values(
                     state="delivered",
                     delivered_at=self.now(),
@@ -572,23 +577,36 @@ class Store:
                 )
             )
 
-    async def schedule_retry(self, alert_id: str, node: str, at: datetime, error: str) -> None:
+    @staticmethod
+    def _claim_holds(alert_id: str, node: str, attempt: int | None) -> list[sa.ColumnElement[bool]]:
+        """The claim ``node`` made (as attempt ``attempt``) still holds the pending row.
+
+        A delivery that outlived its lease must not settle a failure: by then another node, or
+        a later claim of this one, may hold the row or have delivered it.
+        """
+        a = alerts.c
+        held = [a.id == alert_id, a.lease_owner == node, a.state == "pending"]
+        if attempt is not None:
+            held.append(a.attempts == attempt)
+        return held
+
+    async def schedule_retry(
+        self, alert_id: str, node: str, at: datetime, error: str, *, attempt: int | None = None
+    ) -> None:
         async with self._write() as conn:
             await conn.execute(
                 alerts.update()
-                .where(
-                    alerts.c.id == alert_id,
-                    alerts.c.lease_owner == node,
-                    alerts.c.state == "pending",
-                )
+                .where(*self._claim_holds(alert_id, node, attempt))
                 .values(next_attempt_at=at, last_error=error, lease_owner=None, lease_until=None)
             )
 
-    async def mark_dead(self, alert_id: str, error: str) -> None:
+    async def mark_dead(
+        self, alert_id: str, node: str, error: str, *, attempt: int | None = None
+    ) -> None:
         async with self._write() as conn:
             await conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id)
+                .where(*self._claim_holds(alert_id, node, attempt))
                 .values(state="dead", last_error=error, lease_owner=None, lease_until=None)
             )
 
