@@ -34,6 +34,11 @@ def entry(
         ("https://example.org/x?fbclid=abc&id=7&gclid=z", "https://example.org/x?id=7"),
         ("https://example.org", "https://example.org/"),
         ("mailto:desk@example.org", "mailto:desk@example.org"),
+        ("https://example.org/a?mc_cid=1&mc_eid=2&UTM_Source=x", "https://example.org/a"),
+        ("https://example.org/a?", "https://example.org/a"),
+        ("https://example.org/berita%2dbaru?q=a%20b", "https://example.org/berita-baru?q=a+b"),
+        ("https://example.org/a?id=1&id=0", "https://example.org/a?id=0&id=1"),
+        ("https://example.org/a?ref=home", "https://example.org/a?ref=home"),  # may be content
     ],
 )
 def test_canonical_url(url: str, canonical: str) -> None:

@@ -8,6 +8,7 @@ between passes), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from monitor.cli import main
 from monitor.config import load_config
 from monitor.daemon import prune
 from monitor.message import Renderer
@@ -114,6 +116,7 @@ def posts(receiver: Receiver) -> list[tuple[str, str]]:
 
 
 async def test_the_seed_article_from_three_feeds_is_one_story_with_one_alert_per_rule(
+    capsys: pytest.CaptureFixture[str],
     make_config,
     feeds: FeedServer,
     receiver: Receiver,
@@ -160,6 +163,14 @@ async def test_the_seed_article_from_three_feeds_is_one_story_with_one_alert_per
     for alert in alerts:
         others = {report["feed_url"] for report in alert["also_reported_by"]}
         assert others == {voa, aggregator}
+
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["alerts", "--config", str(config)]) == 0
+    shown = capsys.readouterr().out
+    lines = [line for line in shown.splitlines() if "also reported by: " in line]
+    assert len(lines) == 2
+    for line in lines:
+        assert sorted(line.split(": ", 1)[1].split(", ")) == ["Kumpulan Berita", "VOA Indonesia"]
 
 
 async def test_a_materially_different_story_is_not_merged(
@@ -273,6 +284,7 @@ async def test_entries_that_leave_the_feed_and_come_back_are_not_new(
 
 
 async def test_a_pruned_story_that_reappears_does_not_alert_again(
+    capsys: pytest.CaptureFixture[str],
     make_config,
     feeds: FeedServer,
     receiver: Receiver,
@@ -294,6 +306,9 @@ async def test_a_pruned_story_that_reappears_does_not_alert_again(
     for _ in range(10):
         clock.advance(10 * 86400)
         await run_once(config, clock)
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["prune", "--json", "--config", str(config)]) == 0
+    assert '"entries": 0' in capsys.readouterr().out  # the real clock: nothing is old yet
     store = await Store.open(state, clock)
     try:
         counts = await prune(store, load_config(config).settings)
