@@ -553,4 +553,8 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
     assert evil.hits(host="127.0.0.2") == []
     assert summary.crashed == 0
     titles = {d.json["data"]["article"]["title"] for d in receiver.deliveries}
-    assert {"Belarus hari ini", "Belarusia dan Rusia Tanggapi Ancaman Politik Eksternal"} <= titles
+    assert "Belarus hari ini" in titles
+    # The seed article read from several of these feeds is one story: it alerts once per rule,
+    # under the title of whichever copy came first.
+    seed = [t for t in titles if t.endswith("dan Rusia Tanggapi Ancaman Politik Eksternal")]
+    assert len(seed) == 1
