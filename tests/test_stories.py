@@ -92,3 +92,23 @@ def test_revision_diff_names_the_changed_fields() -> None:
     assert diff["fields"] == ["content"]
     assert diff["content"]["added"] == ["lama. Embargo ditambah."]
     assert revision_diff(("T", "s", "a  b"), ("T", "s", "a b")) is None
+
+
+def test_short_texts_share_no_empty_bins_and_rarely_a_band() -> None:
+    """A 15-word text fills few of the 64 bins; the empty ones are filled from their
+    neighbours, so unrelated short texts are neither near nor candidates of each other."""
+    import random
+
+    rng = random.Random(7)
+    vocab = [f"kata{n}" for n in range(2000)]
+    sketches = [story_sketch("Kabar", " ".join(rng.sample(vocab, 15))) for _ in range(200)]
+    assert all(s is not None and len(set(s)) > 32 for s in sketches)
+    pairs = shared = 0
+    for i, a in enumerate(sketches):
+        for b in sketches[i + 1 :]:
+            assert a is not None
+            assert b is not None
+            pairs += 1
+            shared += any(x == y for x, y in zip(band_keys(a), band_keys(b), strict=True))
+            assert similarity(a, b) < SAME_STORY
+    assert shared / pairs < 0.01
