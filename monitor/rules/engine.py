@@ -11,9 +11,9 @@ query is checked at load time to need a hit, see :func:`monitor.rules.query.need
 from __future__ import annotations
 
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress, count
 from typing import Final, NamedTuple
@@ -42,7 +42,7 @@ from monitor.rules.query import (
     iter_terms,
     parse_query,
 )
-from monitor.rules.text import NormalText, snippet, split_words, word_keys
+from monitor.rules.text import NormalText, snippet, split_slots, word_keys
 
 log = structlog.get_logger("newsmon.rules")
 
@@ -142,11 +142,27 @@ class CompiledRule:
     covers_all: bool = False  # its fields include every field the rule set scans
 
 
-# An occurrence of a term: (field, first word, last word, how, a, b). Word positions are global
-# over the article's fields, and a is the field's index; a regex hit has positions -1, and a and b
-# are its offsets in the field's normal text.
+# An occurrence of a term: (field, first, last, how, a, b). First and last are word slots, global
+# over the article's fields (see _Text); a regex hit has slots -1, and a and b are its offsets in
+# the field's normal text.
 Occurrence = tuple[str, int, int, str, int, int]
-Test = Callable[[Mapping[int, list[Occurrence]]], bool]
+
+
+class _Occurrences(dict[int, list[Occurrence]]):
+    """The occurrences of each term hit in one article, and the article's word slots."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__()
+        self.words = words
+
+    def words_between(self, first: int, last: int) -> int:
+        """How many words lie strictly between slots ``first`` and ``last`` (first < last)."""
+        return last - first - 1 - self.words[first + 1 : last].count("")
+
+
+Test = Callable[[_Occurrences], bool]
 FIELD: Final = 0
 FIRST: Final = 1
 LAST: Final = 2
@@ -221,38 +237,57 @@ class _Index:
 
 @dataclass
 class _Text:
-    """The scanned fields of one article as one list of words (field boundaries never join
-    words: fields are separated by a blank line)."""
+    """The scanned fields of one article as one list of word slots, field after field.
+
+    A slot holds a word, or is empty where two separators met (see
+    :func:`monitor.rules.text.split_slots`): word positions skip the empty slots, and each
+    slot's offset in its field is worked out only when a hit quotes it.
+    """
 
     names: list[str]
     normals: list[NormalText]
-    starts: list[int]  # where each field starts in the joined normal text
-    words: list[str]
-    word_starts: list[int]
-    first_words: list[int]  # the position of each field's first word
+    words: list[str]  # the slots
+    firsts: list[int]  # the first slot of each field, then the number of slots
+    starts: list[list[int] | None]  # each field's slot offsets, where the split gave them
+    cursors: list[tuple[int, int]]  # per field, the last slot whose offset was worked out
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
-        normals, joined = NormalText.of_many([text for _, text in fields], "\n\n")
-        starts, at = [], 0
+        normals, _ = NormalText.of_many([text for _, text in fields], "\n\n")
+        words: list[str] = []
+        firsts = [0]
+        starts = []
         for normal in normals:
-            starts.append(at)
-            at += len(normal.normal) + 2
-        words, word_starts = split_words(joined)
-        first_words = [bisect_left(word_starts, start) for start in starts]
-        return cls([name for name, _ in fields], normals, starts, words, word_starts, first_words)
+            slots, offsets = split_slots(normal.normal)
+            words += slots
+            firsts.append(len(words))
+            starts.append(offsets)
+        cursors = [(first, 0) for first in firsts[:-1]]
+        return cls([name for name, _ in fields], normals, words, firsts, starts, cursors)
 
-    def field_index(self, position: int) -> int:
-        return bisect_right(self.starts, self.word_starts[position]) - 1
+    def field_index(self, slot: int) -> int:
+        return bisect_right(self.firsts, slot) - 1
 
-    def quote(self, first: int, last: int, index: int = -1) -> tuple[str, int, int]:
-        """(original text, start, end) of words ``first`` to ``last`` of field ``index``."""
-        if index < 0:
-            index = self.field_index(first)
-        base = self.starts[index]
+    def offset(self, slot: int, index: int) -> int:
+        """Where ``slot`` starts in the normal text of field ``index``."""
+        first = self.firsts[index]
+        known = self.starts[index]
+        if known is not None:
+            return known[slot - first]
+        at, offset = self.cursors[index]
+        if slot < at:
+            at, offset = first, 0
+        # each slot before it is followed by one separator; quotes mostly come in order
+        offset += sum(map(len, self.words[at:slot])) + slot - at
+        self.cursors[index] = (slot, offset)
+        return offset
+
+    def quote(self, first: int, last: int) -> tuple[str, int, int]:
+        """(original text, start, end) of slots ``first`` to ``last`` of one field."""
+        index = self.field_index(first)
         normal = self.normals[index]
-        start = self.word_starts[first] - base
-        end = self.word_starts[last] + len(self.words[last]) - base
+        start = self.offset(first, index)
+        end = self.offset(last, index) + len(self.words[last])
         if not normal.aligned:
             start, end = normal.original_span(start, end)
         return normal.original[start:end], start, end
@@ -361,7 +396,7 @@ class RuleSet:
         if not fields:
             return []
         text = _Text.of(fields)
-        occurrences: dict[int, list[Occurrence]] = {}
+        occurrences = _Occurrences(text.words)
         self._scan(text, article.language, occurrences)
         for index_, normal in enumerate(text.normals):
             for term_id in self._index.regexes:
@@ -403,7 +438,7 @@ class RuleSet:
         return matches
 
     def _evaluate(
-        self, rule: CompiledRule, article: Article, occ: Mapping[int, list[Occurrence]]
+        self, rule: CompiledRule, article: Article, occ: _Occurrences
     ) -> list[tuple[int, Occurrence]]:
         test, exclude, scope = self._tests[rule.index]
         if not test(occ) or (exclude is not None and exclude(occ)):
@@ -421,7 +456,7 @@ class RuleSet:
         return found
 
     def _spans(
-        self, node: Node, fields: frozenset[str], occ: Mapping[int, list[Occurrence]]
+        self, node: Node, fields: frozenset[str], occ: _Occurrences
     ) -> list[tuple[str, int, int]]:
         """Word spans ``(field, first, last)`` where a positional node holds."""
         if isinstance(node, Term):
@@ -441,11 +476,13 @@ class RuleSet:
                 if field_a != field_b:
                     continue
                 if last_a < first_b:
-                    between = first_b - last_a - 1
+                    between = occ.words_between(last_a, first_b)
                 elif node.ordered:
                     continue
-                else:
-                    between = max(0, first_a - last_b - 1)
+                elif last_b < first_a:
+                    between = occ.words_between(last_b, first_a)
+                else:  # overlapping
+                    between = 0
                 if between <= node.distance:
                     spans.append((field_a, min(first_a, first_b), max(last_a, last_b)))
         return spans
@@ -455,7 +492,7 @@ class RuleSet:
         node: Node,
         fields: frozenset[str],
         positive: bool,
-        occ: Mapping[int, list[Occurrence]],
+        occ: _Occurrences,
         out: list[tuple[int, Occurrence]],
         within: list[tuple[str, int, int]] | None = None,
     ) -> None:
@@ -484,13 +521,16 @@ class RuleSet:
     def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
         words = text.words
         cache = self._words.setdefault(language, {})
-        hits_of = self._hits_of.setdefault(language, {})  # word -> its hits (maybe none)
+        hits_of = self._hits_of.get(language)  # word -> its hits (maybe none)
+        if hits_of is None:
+            hits_of = self._hits_of[language] = {"": ()}  # an empty slot hits nothing
         found_hits = list(map(hits_of.get, words))  # C-level loops from here to the for
         if None in found_hits:
             misses = {w for w, h in zip(words, found_hits, strict=True) if h is None}
             if len(cache) + len(misses) > MAX_CACHED_WORDS:
                 cache.clear()
                 hits_of.clear()
+                hits_of[""] = ()  # an empty slot
             self._learn(misses, language, cache)
             hits_of.update((w, cache[w].hits) for w in misses)
             found_hits = list(map(hits_of.__getitem__, words))
@@ -499,29 +539,25 @@ class RuleSet:
         terms = self._index.terms
         verify = self._index.verify
         names = text.names
-        # Positions come in order, so the field only ever moves forward.
-        field_index, next_field = 0, text.first_words[1] if len(names) > 1 else len(words)
-        where = names[0]
-        for position in compress(count(), found_hits):
-            while position >= next_field:
+        firsts = text.firsts
+        # Slots come in order, so the field only ever moves forward.
+        field_index, next_field, where = 0, firsts[1], names[0]
+        for slot in compress(count(), found_hits):
+            while slot >= next_field:
                 field_index += 1
-                where = names[field_index]
-                more = field_index + 1 < len(names)
-                next_field = text.first_words[field_index + 1] if more else len(words)
-            for term_id, how in found_hits[position] or ():
-                last = position
+                where, next_field = names[field_index], firsts[field_index + 1]
+            for term_id, how in found_hits[slot] or ():
+                last = slot
                 if term_id in verify:  # phrases and case-sensitive words: check the context
-                    found = self._verify(
-                        terms[term_id], term_id, text, position, next_field, cache, language
-                    )
+                    found = self._verify(terms[term_id], term_id, text, slot, next_field, language)
                     if found is None:
                         continue
                     last = found
                 found_list = occ.get(term_id)
                 if found_list is None:
-                    occ[term_id] = [(where, position, last, how, field_index, -1)]
+                    occ[term_id] = [(where, slot, last, how, 0, 0)]
                 elif len(found_list) < MAX_OCCURRENCES:
-                    found_list.append((where, position, last, how, field_index, -1))
+                    found_list.append((where, slot, last, how, 0, 0))
 
     def _learn(
         self, words: Iterable[str], language: str | None, cache: dict[str, _WordInfo]
@@ -567,35 +603,34 @@ class RuleSet:
             cache[word] = _WordInfo(tuple(best.items()), keys, stems)
 
     def _verify(
-        self,
-        term: Term,
-        term_id: int,
-        text: _Text,
-        position: int,
-        field_end: int,
-        cache: Mapping[str, _WordInfo],
-        language: str | None,
+        self, term: Term, term_id: int, text: _Text, slot: int, field_end: int, language: str | None
     ) -> int | None:
-        """The last word position of a confirmed phrase or case-sensitive hit, or None;
-        ``field_end`` is the position just after the field the hit is in."""
+        """The last slot of a confirmed phrase or case-sensitive hit at ``slot``, or None;
+        ``field_end`` is the slot just after the field the hit is in."""
         if isinstance(term, Word):
-            return position if _cased_equal(text, position, (term.cased,)) else None
+            return slot if _cased_equal(text, [slot], (term.cased,)) else None
         assert isinstance(term, Phrase)
         phrase = term.words
-        end = position + len(phrase) - 1
-        if end >= field_end:
-            return None
         words = text.words
+        slots = [slot]
+        at = slot + 1
+        while len(slots) < len(phrase):  # the next words, past empty slots, in this field
+            if at >= field_end:
+                return None
+            if words[at]:
+                slots.append(at)
+            at += 1
+        cache = self._words[language]
         stems = (
             self._index.phrase_stems.get(language, {}).get(term_id) if term.mode == FAMILY else None
         )
         for offset in range(1, len(phrase)):
-            info = cache[words[position + offset]]
+            info = cache[words[slots[offset]]]
             if phrase[offset] not in info.keys and not (stems and stems[offset] in info.stems):
                 return None
-        if term.mode == CASE and not _cased_equal(text, position, term.cased):
+        if term.mode == CASE and not _cased_equal(text, slots, term.cased):
             return None
-        return end
+        return slots[-1]
 
 
 def _is_simple(definition: RuleDefinition) -> bool:
@@ -625,9 +660,9 @@ def _scoped_fields(tree: Node | None) -> set[str]:
     return set()
 
 
-def _cased_equal(text: _Text, position: int, cased: Sequence[str]) -> bool:
-    for offset, wanted in enumerate(cased):
-        quoted, _, _ = text.quote(position + offset, position + offset)
+def _cased_equal(text: _Text, slots: Sequence[int], cased: Sequence[str]) -> bool:
+    for slot, wanted in zip(slots, cased, strict=True):
+        quoted, _, _ = text.quote(slot, slot)
         original = unicodedata.normalize("NFKC", quoted)
         if original != wanted and wanted not in original.replace("'", "-").split("-"):
             return False
@@ -673,9 +708,9 @@ def _term_hits(
     quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
     """The hits of one term: its occurrences are already in field and position order."""
-    if len(found) == 1 and found[0][1] >= 0:
-        where, first, last, how, index, _ = found[0]
-        quoted, start, end = text.quote(first, last, index)
+    if len(found) == 1 and found[0][FIRST] >= 0:
+        where, first, last, how, _, _ = found[0]
+        quoted, start, end = text.quote(first, last)
         return (Hit(where, quoted, start, end, terms[term_id].source, how),)
     return _hits([(term_id, o) for o in found], text, terms, quotes)
 
@@ -687,9 +722,9 @@ def _hits(
     quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
     if len(found) == 1:  # the common case: one word hit once
-        term_id, (where, first, last, how, index, _) = found[0]
+        term_id, (where, first, last, how, _, _) = found[0]
         if first >= 0:
-            quoted, start, end = quotes.get((first, last)) or text.quote(first, last, index)
+            quoted, start, end = quotes.get((first, last)) or text.quote(first, last)
             return (Hit(where, quoted, start, end, terms[term_id].source, how),)
     hits: dict[tuple[str, int, int, str], Hit] = {}
     for term_id, (where, first, last, how, a, b) in found:
@@ -697,7 +732,7 @@ def _hits(
             span = (first, last)
             quoted_span = quotes.get(span)
             if quoted_span is None:
-                quoted_span = quotes[span] = text.quote(first, last, a)
+                quoted_span = quotes[span] = text.quote(first, last)
             quoted, start, end = quoted_span
         else:
             normal = text.normals[text.names.index(where)]
