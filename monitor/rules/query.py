@@ -365,10 +365,10 @@ def _wildcard(text: str, source: str, offset: int, mode: str) -> Term:
     body = fold(text.rstrip("*"))
     if not re.fullmatch(r"[\w?'-]+", body):
         raise QueryError(f"{text!r}: wildcards work inside one word", offset)
-    literal = re.split(r"[?*]", body, maxsplit=1)[0]
-    if star != -1 and len(body) < MIN_PREFIX:
+    literal = body.split("?", 1)[0]  # the letters before the first wildcard
+    if star != -1 and len(literal) < MIN_PREFIX:
         raise QueryError(
-            f"a prefix needs at least {MIN_PREFIX} letters before '*' ({text!r})", offset
+            f"a prefix needs at least {MIN_PREFIX} letters before '*' or '?' ({text!r})", offset
         )
     pattern = re.escape(body).replace(r"\?", ".") + (".*" if star != -1 else "")
     return Wildcard(
