@@ -133,6 +133,12 @@ def test_stems_follow_the_article_language() -> None:
         ("wo?d", "a wood here", True),
         ("wo?d", "a world here", False),
         ("sank?i", "sanksi", True),
+        ("wo?d", "a wo-d here", False),  # ? is one letter or digit, never a joiner
+        ("wo?d", "a wo'd here", False),
+        ("wo?d", "a wo_d here", False),
+        ("wo?d", "a wo2d here", True),
+        ("wo?d", "a wöd here", False),  # one character, and ö folds to o: "wod"
+        ("wo?d", "a woöd here", True),
         ("ekstrenal~1", "tekanan eksternal", True),
         ("eksternal~", "ancaman ekstrenal", True),  # 9 letters: one edit (a transposition)
         ("sanksi~", "saksi mata", False),  # 6 letters: no edit

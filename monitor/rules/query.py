@@ -88,7 +88,7 @@ class Phrase(Term):
 
 @dataclass(frozen=True)
 class Wildcard(Term):
-    """``word*`` (a prefix) or ``wo?d`` (one character each ``?``), on the normal form."""
+    """``word*`` (a prefix) or ``wo?d`` (one letter or digit each ``?``), on the normal form."""
 
     pattern: str
     literal: str  # the characters before the first wildcard
@@ -370,7 +370,8 @@ def _wildcard(text: str, source: str, offset: int, mode: str) -> Term:
         raise QueryError(
             f"a prefix needs at least {MIN_PREFIX} letters before '*' or '?' ({text!r})", offset
         )
-    pattern = re.escape(body).replace(r"\?", ".") + (".*" if star != -1 else "")
+    # ? is one letter or digit, never a hyphen or an apostrophe inside a word
+    pattern = re.escape(body).replace(r"\?", r"[^\W_]") + (".*" if star != -1 else "")
     return Wildcard(
         source, offset, body + ("*" if star != -1 else ""), literal, re.compile(pattern + r"\Z")
     )
