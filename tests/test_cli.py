@@ -293,7 +293,7 @@ async def test_test_rules_on_the_seed_article_as_text_and_as_feed(write_config) 
                 "field": "content",
                 "text": "sanksi-sanksi",
                 "term": "sanksi",
-                "how": "exact",
+                "how": "stem",
                 "start": sanksi[0]["start"],
                 "end": sanksi[0]["start"] + 13,
             }

@@ -267,12 +267,32 @@ def test_hits_quote_the_original_text_with_offsets_and_how() -> None:
     text = "Washington memberlakukan sanksi-sanksi terhadap pejabat Belarus yang disanksi."
     [match] = rules("sanksi OR Belarus*").match(Article(content=text, language="id"))
     assert [(h.text, h.term, h.how) for h in match.hits] == [
-        ("sanksi-sanksi", "sanksi", "exact"),
+        ("sanksi-sanksi", "sanksi", "stem"),
         ("Belarus", "Belarus*", "prefix"),
         ("disanksi", "sanksi", "stem"),
     ]
     for hit in match.hits:
         assert text[hit.start : hit.end] == hit.text
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "how"),
+    [
+        ("sanksi", "sanksi baru", "exact"),
+        ("sanksi", "disanksi", "stem"),
+        ("sanksi", "sanksi-sanksi baru", "stem"),  # RULES.md: reduplication is in the family
+        ("sanksi", "sanksi2 baru", "stem"),
+        ("pejabat", "pejabat-pejabatnya", "stem"),
+        ('"sanksi baru"', "sanksi-sanksi baru", "stem"),
+        ("=sanksi", "sanksi-sanksi baru", "exact"),  # counts as the base word, not by stem
+        ("!Sanksi", "Sanksi-sanksi baru", "exact"),
+        ("covid", "covid-19", "exact"),  # a part of a compound is no reduplication
+        ("sanksi", "sanksi-baru", "exact"),
+    ],
+)
+def test_hits_say_how_they_matched(query: str, text: str, how: str) -> None:
+    [match] = rules(query).match(Article(content=text, language="id"))
+    assert [h.how for h in match.hits] == [how]
 
 
 def test_hits_map_back_through_characters_that_change_length() -> None:
@@ -357,7 +377,7 @@ def test_the_seed_article_as_text(seed_article: str) -> None:
     belarus = rules("Belarus*").match(article)[0]
     assert {"Belarusia", "Belarus"} <= {h.text for h in belarus.hits}
     [sanksi] = rules("sanksi", exclude="@sports", groups=groups).match(article)
-    assert [(h.text, h.how) for h in sanksi.hits] == [("sanksi-sanksi", "exact")]
+    assert [(h.text, h.how) for h in sanksi.hits] == [("sanksi-sanksi", "stem")]
     [both] = rules("Belarus* AND sanksi").match(article)
     assert {h.term for h in both.hits} == {"Belarus*", "sanksi"}
     football = Article(title="Timnas Bersiap Hadapi Malaysia di Jakarta", language="id")

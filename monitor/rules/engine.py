@@ -42,7 +42,13 @@ from monitor.rules.query import (
     iter_terms,
     parse_query,
 )
-from monitor.rules.text import NormalText, snippet, split_slots, word_keys
+from monitor.rules.text import (
+    NormalText,
+    reduplication_base,
+    snippet,
+    split_slots,
+    word_keys,
+)
 
 log = structlog.get_logger("newsmon.rules")
 
@@ -188,6 +194,7 @@ class _Index:
     scans: list[int] = field(default_factory=list)  # fuzzy terms and short wildcards
     regexes: list[int] = field(default_factory=list)
     verify: set[int] = field(default_factory=set)  # phrases and case-sensitive words
+    exact: set[int] = field(default_factory=set)  # = and ! words and phrases
     stems: dict[str | None, dict[str, list[int]] | None] = field(default_factory=dict)
     phrase_stems: dict[str | None, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -198,6 +205,8 @@ class _Index:
         term_id = len(self.terms)
         self.ids[key] = term_id
         self.terms.append(term)
+        if isinstance(term, Word | Phrase) and term.mode != FAMILY:
+            self.exact.add(term_id)
         if isinstance(term, Word):
             self.surface[term.word].append(term_id)
             if term.mode == CASE:
@@ -591,13 +600,15 @@ class RuleSet:
                 key_hits[key] = hits
         for word, keys in keys_of.items():
             best: dict[int, str] = {}
+            base = reduplication_base(word, language) if len(keys) > 1 else None
             for key in keys:
                 for term_id, how in key_hits.get(key, ()):
+                    if key == base and how == "exact" and term_id not in index.exact:
+                        how = "stem"  # RULES.md: a reduplication is in the base word's family
                     if term_id not in best or _PRIORITY[how] < _PRIORITY[best[term_id]]:
                         best[term_id] = how
             for term_id in [t for t, how in best.items() if how != "exact"]:
-                term = index.terms[term_id]
-                if isinstance(term, Word | Phrase) and term.mode != FAMILY:
+                if term_id in index.exact:
                     del best[term_id]  # = and ! terms never match by stem
             stems = tuple(stem_of[k] for k in keys) if stem_of else ()
             cache[word] = _WordInfo(tuple(best.items()), keys, stems)

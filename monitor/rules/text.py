@@ -237,6 +237,18 @@ def word_keys(word: str, language: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k in keys if k != word))
 
 
+def reduplication_base(word: str, language: str | None) -> str | None:
+    """The base of a reduplicated normal word (``sanksi`` of ``sanksi-sanksi``, ``pejabat`` of
+    ``pejabat-pejabatnya``, and of the informal ``sanksi2`` in Indonesian), else None."""
+    if "-" in word:
+        first, _, second = word.partition("-")
+        return first if first and "-" not in second and second.startswith(first) else None
+    if language == "id" and word.endswith("2"):
+        match = _REDUP_DIGIT.match(word)
+        return match.group(1) if match else None
+    return None
+
+
 # ASCII characters that separate words (everything but letters, digits, _, - and ').
 _SEPARATORS = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_-'")}
 
