@@ -13,15 +13,16 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import compress, count
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Final, NamedTuple
 
 import structlog
 from rapidfuzz.distance import OSA
 
-from monitor.rules.language import stemmer
+from monitor.rules.language import stem_words, stemmer
 from monitor.rules.query import (
     CASE,
     EXACT,
@@ -176,15 +177,6 @@ _PRIORITY = {"exact": 0, "prefix": 1, "wildcard": 2, "stem": 3, "fuzzy": 4}
 MAX_CACHED_WORDS = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class _WordInfo:
-    """What one normal word means to the index: its hits, its keys, its stems."""
-
-    hits: tuple[tuple[int, str], ...]
-    keys: tuple[str, ...]
-    stems: tuple[str, ...]
-
-
 @dataclass
 class _Index:
     terms: list[Term] = field(default_factory=list)
@@ -246,57 +238,53 @@ class _Index:
 
 @dataclass
 class _Text:
-    """The scanned fields of one article as one list of word slots, field after field.
+    """The scanned fields of one article, joined by blank lines, as one list of word slots.
 
     A slot holds a word, or is empty where two separators met (see
-    :func:`monitor.rules.text.split_slots`): word positions skip the empty slots, and each
-    slot's offset in its field is worked out only when a hit quotes it.
+    :func:`monitor.rules.text.split_slots`); empty slots are no words for NEAR and phrases.
+    A slot's offset is worked out when a hit quotes it, unless the split gave them all.
     """
 
     names: list[str]
     normals: list[NormalText]
     words: list[str]  # the slots
     firsts: list[int]  # the first slot of each field, then the number of slots
-    starts: list[list[int] | None]  # each field's slot offsets, where the split gave them
-    cursors: list[tuple[int, int]]  # per field, the last slot whose offset was worked out
+    bases: list[int]  # where each field starts in the joined normal text
+    starts: list[int] | None  # where each slot starts in the joined normal text, if known
+    cursor: tuple[int, int] = (0, 0)  # the last slot whose offset was worked out, and it
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
-        normals, _ = NormalText.of_many([text for _, text in fields], "\n\n")
-        words: list[str] = []
-        firsts = [0]
-        starts = []
-        for normal in normals:
-            slots, offsets = split_slots(normal.normal)
-            words += slots
-            firsts.append(len(words))
-            starts.append(offsets)
-        cursors = [(first, 0) for first in firsts[:-1]]
-        return cls([name for name, _ in fields], normals, words, firsts, starts, cursors)
+        normals, joined = NormalText.of_many([text for _, text in fields], "\n\n")
+        bases = [0]
+        for normal in normals[:-1]:
+            bases.append(bases[-1] + len(normal.normal) + 2)
+        words, starts, firsts = split_slots(joined, bases)
+        firsts.append(len(words))
+        return cls([name for name, _ in fields], normals, words, firsts, bases, starts)
 
     def field_index(self, slot: int) -> int:
         return bisect_right(self.firsts, slot) - 1
 
-    def offset(self, slot: int, index: int) -> int:
-        """Where ``slot`` starts in the normal text of field ``index``."""
-        first = self.firsts[index]
-        known = self.starts[index]
-        if known is not None:
-            return known[slot - first]
-        at, offset = self.cursors[index]
+    def offset(self, slot: int) -> int:
+        """Where ``slot`` starts in the joined normal text."""
+        if self.starts is not None:
+            return self.starts[slot]
+        at, offset = self.cursor
         if slot < at:
-            at, offset = first, 0
+            at, offset = 0, 0
         # each slot before it is followed by one separator; quotes mostly come in order
         offset += sum(map(len, self.words[at:slot])) + slot - at
-        self.cursors[index] = (slot, offset)
+        self.cursor = (slot, offset)
         return offset
 
     def quote(self, first: int, last: int) -> tuple[str, int, int]:
         """(original text, start, end) of slots ``first`` to ``last`` of one field."""
         index = self.field_index(first)
         normal = self.normals[index]
-        start = self.offset(first, index)
-        end = self.offset(last, index) + len(self.words[last])
+        base = self.bases[index]
+        start = self.offset(first) - base
+        end = self.offset(last) + len(self.words[last]) - base
         if not normal.aligned:
             start, end = normal.original_span(start, end)
         return normal.original[start:end], start, end
@@ -315,7 +303,7 @@ class RuleSet:
         self._index = index
         self._prefix_heads = frozenset(index.prefixes)
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
-        self._words: dict[str | None, dict[str, _WordInfo]] = {}
+        self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
         fields: set[str] = set(TEXT_FIELDS)
         for rule in self.rules:
@@ -529,19 +517,17 @@ class RuleSet:
 
     def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
         words = text.words
-        cache = self._words.setdefault(language, {})
         hits_of = self._hits_of.get(language)  # word -> its hits (maybe none)
         if hits_of is None:
             hits_of = self._hits_of[language] = {"": ()}  # an empty slot hits nothing
         found_hits = list(map(hits_of.get, words))  # C-level loops from here to the for
         if None in found_hits:
-            misses = {w for w, h in zip(words, found_hits, strict=True) if h is None}
-            if len(cache) + len(misses) > MAX_CACHED_WORDS:
-                cache.clear()
+            misses = set(compress(words, map(is_, found_hits, repeat(None))))
+            if len(hits_of) + len(misses) > MAX_CACHED_WORDS:
                 hits_of.clear()
-                hits_of[""] = ()  # an empty slot
-            self._learn(misses, language, cache)
-            hits_of.update((w, cache[w].hits) for w in misses)
+                hits_of[""] = ()
+                self._followers.pop(language, None)
+            hits_of.update(self._learn(misses, language))
             found_hits = list(map(hits_of.__getitem__, words))
         if not any(found_hits):
             return
@@ -569,9 +555,9 @@ class RuleSet:
                     found_list.append((where, slot, last, how, 0, 0))
 
     def _learn(
-        self, words: Iterable[str], language: str | None, cache: dict[str, _WordInfo]
-    ) -> None:
-        """Work out what each new word means to the index, once per word and language."""
+        self, words: Iterable[str], language: str | None
+    ) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]]:
+        """Work out which terms each new word hits and how, once per word and language."""
         index = self._index
         keys_of = {w: (w, *word_keys(w, language)) for w in words}
         all_keys = list({k for keys in keys_of.values() for k in keys})
@@ -610,8 +596,7 @@ class RuleSet:
             for term_id in [t for t, how in best.items() if how != "exact"]:
                 if term_id in index.exact:
                     del best[term_id]  # = and ! terms never match by stem
-            stems = tuple(stem_of[k] for k in keys) if stem_of else ()
-            cache[word] = _WordInfo(tuple(best.items()), keys, stems)
+            yield word, tuple(best.items())
 
     def _verify(
         self, term: Term, term_id: int, text: _Text, slot: int, field_end: int, language: str | None
@@ -631,17 +616,26 @@ class RuleSet:
             if words[at]:
                 slots.append(at)
             at += 1
-        cache = self._words[language]
         stems = (
             self._index.phrase_stems.get(language, {}).get(term_id) if term.mode == FAMILY else None
         )
         for offset in range(1, len(phrase)):
-            info = cache[words[slots[offset]]]
-            if phrase[offset] not in info.keys and not (stems and stems[offset] in info.stems):
+            keys, key_stems = self._follower(words[slots[offset]], language)
+            if phrase[offset] not in keys and not (stems and stems[offset] in key_stems):
                 return None
         if term.mode == CASE and not _cased_equal(text, slots, term.cased):
             return None
         return slots[-1]
+
+    def _follower(self, word: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The keys of a word that follows the first word of a phrase, and their stems."""
+        known = self._followers.setdefault(language, {})
+        found = known.get(word)
+        if found is None:
+            keys = (word, *word_keys(word, language))
+            stems = stem_words(list(keys), language)
+            found = known[word] = keys, tuple(stems or ())
+        return found
 
 
 def _is_simple(definition: RuleDefinition) -> bool:

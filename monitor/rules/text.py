@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
@@ -261,14 +263,17 @@ def split_words_regex(normal: str) -> tuple[list[str], list[int]]:
 
 def split_words(normal: str) -> tuple[list[str], list[int]]:
     """Words of a normal text and their start offsets."""
-    slots, starts = split_slots(normal)
+    slots, starts, _ = split_slots(normal)
     if starts is not None:
         return slots, starts
     return list(filter(None, slots)), list(compress(slot_starts(slots), slots))
 
 
-def split_slots(normal: str) -> tuple[list[str], list[int] | None]:
-    """The words of a normal text as slots, and their start offsets when already known.
+def split_slots(
+    normal: str, cuts: Sequence[int] = ()
+) -> tuple[list[str], list[int] | None, list[int]]:
+    """The words of a normal text as slots, their start offsets when already known, and for
+    each offset in ``cuts`` (the start of a text joined to the others) the slot it begins at.
 
     Most normal text is ASCII (folding strips accents and unifies quotes); there, separators
     become spaces with a C-level translate and splitting at each space gives the words, with an
@@ -278,12 +283,13 @@ def split_slots(normal: str) -> tuple[list[str], list[int] | None]:
     an apostrophe is not between two word characters takes the regex, which gives the same words
     without empty slots and with their offsets.
     """
-    if not normal.isascii():
-        return split_words_regex(normal)
-    spaced = normal.translate(_SEPARATORS)
-    if not _joins_words_only(spaced):
-        return split_words_regex(normal)
-    return spaced.split(" "), None
+    if normal.isascii():
+        spaced = normal.translate(_SEPARATORS)
+        if _joins_words_only(spaced):
+            # the slot that begins at a cut has one separator before it for each slot before it
+            return spaced.split(" "), None, [spaced.count(" ", 0, cut) for cut in cuts]
+    words, starts = split_words_regex(normal)
+    return words, starts, [bisect_left(starts, cut) for cut in cuts]
 
 
 def slot_starts(slots: list[str]) -> list[int]:
