@@ -13,7 +13,7 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress, count, repeat
 from operator import is_
@@ -251,7 +251,9 @@ class _Text:
     firsts: list[int]  # the first slot of each field, then the number of slots
     bases: list[int]  # where each field starts in the joined normal text
     starts: list[int] | None  # where each slot starts in the joined normal text, if known
-    cursor: tuple[int, int] = (0, 0)  # the last slot whose offset was worked out, and it
+    # slots whose offset was worked out, in order, and their offsets: slot 0 starts at 0
+    known: list[int] = field(default_factory=lambda: [0])
+    known_offsets: list[int] = field(default_factory=lambda: [0])
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
@@ -267,15 +269,20 @@ class _Text:
         return bisect_right(self.firsts, slot) - 1
 
     def offset(self, slot: int) -> int:
-        """Where ``slot`` starts in the joined normal text."""
+        """Where ``slot`` starts in the joined normal text.
+
+        Worked out from the nearest slot before it whose offset is known: each slot is
+        followed by one separator. However the quotes come, all of them together sum the
+        lengths of the slots once at most."""
         if self.starts is not None:
             return self.starts[slot]
-        at, offset = self.cursor
-        if slot < at:
-            at, offset = 0, 0
-        # each slot before it is followed by one separator; quotes mostly come in order
-        offset += sum(map(len, self.words[at:slot])) + slot - at
-        self.cursor = (slot, offset)
+        at = bisect_right(self.known, slot) - 1
+        before = self.known[at]
+        offset = self.known_offsets[at]
+        if before != slot:  # (joining is quicker than summing the lengths in Python)
+            offset += len(" ".join(self.words[before:slot])) + 1
+            self.known.insert(at + 1, slot)
+            self.known_offsets.insert(at + 1, offset)
         return offset
 
     def quote(self, first: int, last: int) -> tuple[str, int, int]:
@@ -283,8 +290,13 @@ class _Text:
         index = self.field_index(first)
         normal = self.normals[index]
         base = self.bases[index]
-        start = self.offset(first) - base
-        end = self.offset(last) + len(self.words[last]) - base
+        start = self.offset(first)
+        if self.starts is not None:
+            end = self.starts[last] + len(self.words[last])
+        else:  # the slots from first to last and the separators between them
+            end = start + len(" ".join(self.words[first : last + 1]))
+        start -= base
+        end -= base
         if not normal.aligned:
             start, end = normal.original_span(start, end)
         return normal.original[start:end], start, end
@@ -305,9 +317,16 @@ class RuleSet:
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
         self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
-        fields: set[str] = set(TEXT_FIELDS)
+        shared: dict[int, int] = defaultdict(int)  # term -> how many rules it is positive in
         for rule in self.rules:
             for term_id in rule.positive_terms:
+                shared[term_id] += 1
+        fields: set[str] = set(TEXT_FIELDS)
+        for rule in self.rules:
+            # A rule is looked at only when one of its triggers occurs: terms one of which any
+            # article it matches must contain, preferring terms that fewer rules share.
+            triggers = _triggers(rule.definition.query, index.ids, shared)
+            for term_id in rule.positive_terms if triggers is None else triggers:
                 self._rules_by_term[term_id].append(rule.index)
             fields.update(rule.definition.fields)
             for tree in (rule.definition.query, rule.definition.exclude):
@@ -636,6 +655,27 @@ class RuleSet:
             stems = stem_words(list(keys), language)
             found = known[word] = keys, tuple(stems or ())
         return found
+
+
+def _triggers(
+    node: Node, ids: Mapping[tuple[object, ...], int], shared: Mapping[int, int]
+) -> frozenset[int] | None:
+    """Terms one of which occurs in every article ``node`` holds for (None if there are none,
+    as for a NOT), choosing among the children of an AND the terms fewest rules share."""
+    if isinstance(node, Term):
+        return frozenset((ids[node.key()],))
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Scope):
+        return _triggers(node.child, ids, shared)
+    if isinstance(node, Or):
+        parts = [_triggers(child, ids, shared) for child in node.children]
+        return None if None in parts else frozenset().union(*parts)  # type: ignore[arg-type]
+    children = (node.left, node.right) if isinstance(node, Near) else node.children
+    choices = [found for c in children if (found := _triggers(c, ids, shared)) is not None]
+    if not choices:
+        return None
+    return min(choices, key=lambda terms: (sum(shared[t] for t in terms), len(terms)))
 
 
 def _is_simple(definition: RuleDefinition) -> bool:
