@@ -15,8 +15,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import compress, count, repeat
-from operator import is_
+from itertools import compress, count
 from typing import Final, NamedTuple
 
 import structlog
@@ -316,6 +315,7 @@ class RuleSet:
         self._prefix_heads = frozenset(index.prefixes)
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
         self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._seen: dict[str | None, set[str]] = {}
         self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
         shared: dict[int, int] = defaultdict(int)  # term -> how many rules it is positive in
         for rule in self.rules:
@@ -536,19 +536,25 @@ class RuleSet:
 
     def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
         words = text.words
-        hits_of = self._hits_of.get(language)  # word -> its hits (maybe none)
-        if hits_of is None:
-            hits_of = self._hits_of[language] = {"": ()}  # an empty slot hits nothing
-        found_hits = list(map(hits_of.get, words))  # C-level loops from here to the for
-        if None in found_hits:
-            misses = set(compress(words, map(is_, found_hits, repeat(None))))
-            if len(hits_of) + len(misses) > MAX_CACHED_WORDS:
+        seen = self._seen.get(language)
+        if seen is None:
+            seen = self._seen[language] = {""}  # an empty slot hits nothing
+            self._hits_of[language] = {}
+        hits_of = self._hits_of[language]  # the words seen that hit a term -> their hits
+        # C-level set operations from here to the for: the article's distinct words are few,
+        # and the dict of words that hit is small enough to stay in the processor's cache
+        distinct = set(words)
+        new = distinct.difference(seen)
+        if new:
+            if len(seen) + len(new) > MAX_CACHED_WORDS:
+                seen.clear()
+                seen.add("")
                 hits_of.clear()
-                hits_of[""] = ()
                 self._followers.pop(language, None)
-            hits_of.update(self._learn(misses, language))
-            found_hits = list(map(hits_of.__getitem__, words))
-        if not any(found_hits):
+                new = distinct - seen
+            seen.update(new)
+            hits_of.update(found for found in self._learn(new, language) if found[1])
+        if distinct.isdisjoint(hits_of):
             return
         terms = self._index.terms
         verify = self._index.verify
@@ -556,11 +562,11 @@ class RuleSet:
         firsts = text.firsts
         # Slots come in order, so the field only ever moves forward.
         field_index, next_field, where = 0, firsts[1], names[0]
-        for slot in compress(count(), found_hits):
+        for slot in compress(count(), map(hits_of.__contains__, words)):
             while slot >= next_field:
                 field_index += 1
                 where, next_field = names[field_index], firsts[field_index + 1]
-            for term_id, how in found_hits[slot] or ():
+            for term_id, how in hits_of[words[slot]]:
                 last = slot
                 if term_id in verify:  # phrases and case-sensitive words: check the context
                     found = self._verify(terms[term_id], term_id, text, slot, next_field, language)
