@@ -1,11 +1,16 @@
 """All rules compiled into one term index; an article is scanned once, rules evaluated on hits.
 
-Per field, the words come from one regex split of the normal text; their distinct keys are
-intersected (set operations, in C) with the index's surface keys, and their stems (PyStemmer, in
-C) with the index's stem keys for the article's language. Only the few words that hit are then
-walked in Python for positions, phrases and case checks. Identical terms in different rules
-share one index entry, and only rules with a hit term have their Boolean tree evaluated (every
-query is checked at load time to need a hit, see :func:`monitor.rules.query.needs_a_hit`).
+An article's fields are folded and split once, with C-level string operations, into word
+slots (:func:`monitor.rules.text.split_slots`). What each distinct word means to the index (the
+terms it hits through its surface form, stem, prefix or typos, and how) is worked out once per
+word and language (stems from PyStemmer, in C, for the batch of new words) and kept: news
+vocabulary repeats, so an article costs a set difference against the words seen and a test
+against the small dict of words that hit. Only the slots that hit are then walked in Python,
+for phrases and case checks; offsets are worked out only for the hits that are quoted.
+
+Identical terms in different rules share one index entry. A rule is evaluated only when one of
+its triggers occurs: terms one of which every article it matches contains (every query is
+checked at load time to need a hit, see :func:`monitor.rules.query.needs_a_hit`).
 """
 
 from __future__ import annotations
@@ -305,8 +310,7 @@ class RuleSet:
     """Rules ready to match; build with :meth:`compile` or :meth:`build`.
 
     What each distinct word means to the index (its hits through surface forms, stems,
-    prefixes, typos) is computed once and cached per language: news vocabulary repeats, so
-    most words of an article are dictionary lookups.
+    prefixes, typos) is computed once and cached per language, up to ``MAX_CACHED_WORDS``.
     """
 
     def __init__(self, rules: Sequence[CompiledRule], index: _Index) -> None:
