@@ -558,7 +558,8 @@ class RuleSet:
                 new = distinct - seen
             seen.update(new)
             hits_of.update(found for found in self._learn(new, language) if found[1])
-        if distinct.isdisjoint(hits_of):
+        hit_words = hits_of.keys() & distinct  # (a keys view iterates the smaller side)
+        if not hit_words:
             return
         terms = self._index.terms
         verify = self._index.verify
@@ -566,7 +567,7 @@ class RuleSet:
         firsts = text.firsts
         # Slots come in order, so the field only ever moves forward.
         field_index, next_field, where = 0, firsts[1], names[0]
-        for slot in compress(count(), map(hits_of.__contains__, words)):
+        for slot in compress(count(), map(hit_words.__contains__, words)):
             while slot >= next_field:
                 field_index += 1
                 where, next_field = names[field_index], firsts[field_index + 1]
