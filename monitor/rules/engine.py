@@ -638,21 +638,26 @@ class RuleSet:
         assert isinstance(term, Phrase)
         phrase = term.words
         words = text.words
+        stems: tuple[str, ...] | None = None  # the phrase's stems, looked up when needed
         slots = [slot]
-        at = slot + 1
-        while len(slots) < len(phrase):  # the next words, past empty slots, in this field
+        at = slot
+        for offset in range(1, len(phrase)):  # the next words, past empty slots, in this field
+            at += 1
+            while at < field_end and not words[at]:
+                at += 1
             if at >= field_end:
                 return None
-            if words[at]:
-                slots.append(at)
-            at += 1
-        stems = (
-            self._index.phrase_stems.get(language, {}).get(term_id) if term.mode == FAMILY else None
-        )
-        for offset in range(1, len(phrase)):
-            keys, key_stems = self._follower(words[slots[offset]], language)
-            if phrase[offset] not in keys and not (stems and stems[offset] in key_stems):
-                return None
+            word = words[at]
+            if word != phrase[offset]:
+                keys, key_stems = self._follower(word, language)
+                if phrase[offset] not in keys:
+                    if term.mode != FAMILY:
+                        return None
+                    if stems is None:
+                        stems = self._index.phrase_stems.get(language, {}).get(term_id) or ()
+                    if not stems or stems[offset] not in key_stems:
+                        return None
+            slots.append(at)
         if term.mode == CASE and not _cased_equal(text, slots, term.cased):
             return None
         return slots[-1]
