@@ -382,7 +382,7 @@ def test_many_rules_share_terms_and_only_hit_rules_are_evaluated(
         ("a OR", "query ends where a term was expected", 4),
         ('"a b', "unterminated quote", 0),
         ("ab*", "at least 3 letters", 0),
-        ("???*", "at least 3 letters", 0),  # a ? is no letter
+        ("???*", "at least 3 letters before '*' ('???*'); a '?' is no letter", 0),
         ("ab?d*", "at least 3 letters", 0),
         ("NOT a", "no positive term", 0),
         ("a OR NOT b", "no positive term", 0),

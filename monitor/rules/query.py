@@ -367,8 +367,10 @@ def _wildcard(text: str, source: str, offset: int, mode: str) -> Term:
         raise QueryError(f"{text!r}: wildcards work inside one word", offset)
     literal = body.split("?", 1)[0]  # the letters before the first wildcard
     if star != -1 and len(literal) < MIN_PREFIX:
+        no_letter = "; a '?' is no letter" if "?" in body else ""
         raise QueryError(
-            f"a prefix needs at least {MIN_PREFIX} letters before '*' or '?' ({text!r})", offset
+            f"a prefix needs at least {MIN_PREFIX} letters before '*' ({text!r}){no_letter}",
+            offset,
         )
     # ? is one letter or digit, never a hyphen or an apostrophe inside a word
     pattern = re.escape(body).replace(r"\?", r"[^\W_]") + (".*" if star != -1 else "")
