@@ -258,6 +258,7 @@ class _Text:
     # slots whose offset was worked out, in order, and their offsets: slot 0 starts at 0
     known: list[int] = field(default_factory=lambda: [0])
     known_offsets: list[int] = field(default_factory=lambda: [0])
+    quoted: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
@@ -291,6 +292,12 @@ class _Text:
 
     def quote(self, first: int, last: int) -> tuple[str, int, int]:
         """(original text, start, end) of slots ``first`` to ``last`` of one field."""
+        found = self.quoted.get((first, last))  # a word often hits several terms
+        if found is None:
+            found = self.quoted[first, last] = self._quote(first, last)
+        return found
+
+    def _quote(self, first: int, last: int) -> tuple[str, int, int]:
         index = self.field_index(first)
         normal = self.normals[index]
         base = self.bases[index]
@@ -428,7 +435,6 @@ class RuleSet:
         by_term = self._rules_by_term
         candidates = {n for term_id in occurrences for n in by_term.get(term_id, ())}
         matches = []
-        quotes: dict[tuple[int, int], tuple[str, int, int]] = {}
         terms = self._index.terms
         term_hits: dict[int, tuple[Hit, ...]] = {}  # the hits of each term, made once per article
         for number in sorted(candidates):
@@ -441,7 +447,7 @@ class RuleSet:
                     if term_id in occurrences:
                         if term_id not in term_hits:
                             term_hits[term_id] = _term_hits(
-                                term_id, occurrences[term_id], text, terms, quotes
+                                term_id, occurrences[term_id], text, terms
                             )
                         hits += term_hits[term_id]
                 if len(rule.simple) > 1:
@@ -454,7 +460,7 @@ class RuleSet:
                     (t, o) for t in rule.simple for o in occurrences.get(t, ()) if o[FIELD] in scope
                 ]
             if found:
-                matches.append(Match(rule.id, _hits(found, text, terms, quotes)))
+                matches.append(Match(rule.id, _hits(found, text, terms)))
         return matches
 
     def _evaluate(
@@ -766,39 +772,41 @@ def _term_hits(
     found: list[Occurrence],
     text: _Text,
     terms: Sequence[Term],
-    quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
-    """The hits of one term: its occurrences are already in field and position order."""
+    """The hits of one term: its occurrences are already in field and position order, which
+    is the order of the hits."""
+    source = terms[term_id].source
     if len(found) == 1 and found[0][FIRST] >= 0:
         where, first, last, how, _, _ = found[0]
         quoted, start, end = text.quote(first, last)
-        return (Hit(where, quoted, start, end, terms[term_id].source, how),)
-    return _hits([(term_id, o) for o in found], text, terms, quotes)
+        return (Hit(where, quoted, start, end, source, how),)
+    hits: dict[tuple[str, int, int], Hit] = {}
+    for where, first, last, how, a, b in found:
+        if first >= 0:
+            quoted, start, end = text.quote(first, last)
+        else:
+            quoted, start, end = _quote_regex(text, where, a, b)
+        if (where, start, end) not in hits:  # two words can come from one character (½)
+            hits[where, start, end] = Hit(where, quoted, start, end, source, how)
+    return tuple(hits.values())
 
 
 def _hits(
     found: list[tuple[int, Occurrence]],
     text: _Text,
     terms: Sequence[Term],
-    quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
     if len(found) == 1:  # the common case: one word hit once
         term_id, (where, first, last, how, _, _) = found[0]
         if first >= 0:
-            quoted, start, end = quotes.get((first, last)) or text.quote(first, last)
+            quoted, start, end = text.quote(first, last)
             return (Hit(where, quoted, start, end, terms[term_id].source, how),)
     hits: dict[tuple[str, int, int, str], Hit] = {}
     for term_id, (where, first, last, how, a, b) in found:
         if first >= 0:
-            span = (first, last)
-            quoted_span = quotes.get(span)
-            if quoted_span is None:
-                quoted_span = quotes[span] = text.quote(first, last)
-            quoted, start, end = quoted_span
+            quoted, start, end = text.quote(first, last)
         else:
-            normal = text.normals[text.names.index(where)]
-            start, end = normal.original_span(a, b)
-            quoted = normal.original[start:end]
+            quoted, start, end = _quote_regex(text, where, a, b)
         source = terms[term_id].source
         key = (where, start, end, source)
         if key not in hits:
@@ -806,6 +814,13 @@ def _hits(
     if len(hits) == 1:
         return tuple(hits.values())
     return tuple(sorted(hits.values(), key=_hit_order))
+
+
+def _quote_regex(text: _Text, where: str, a: int, b: int) -> tuple[str, int, int]:
+    """(original text, start, end) of a regex hit at ``a:b`` in the normal text of a field."""
+    normal = text.normals[text.names.index(where)]
+    start, end = normal.original_span(a, b)
+    return normal.original[start:end], start, end
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(ALL_FIELDS)}
