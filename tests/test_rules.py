@@ -369,6 +369,25 @@ def test_many_rules_share_terms_and_only_hit_rules_are_evaluated(
     assert sorted(evaluated) == ["r42", "r7"]
 
 
+def test_a_full_word_cache_starts_again_and_matches_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.rules import engine
+
+    queries = [("a", '"sanksi baru" OR Belarus*', None), ("b", "gempa NEAR/2 Cianjur", None)]
+    texts = [
+        "Minsk menolak sanksi baru untuk Belarusia",
+        "Gempa kuat di Cianjur, sanksi-sanksi baru",
+        "Belarus dan gempa; sanksi lama",
+    ]
+    articles = [Article(content=text, language="id") for text in texts] * 3
+    expected = [RuleSet.compile(queries).match(a) for a in articles]
+    monkeypatch.setattr(engine, "MAX_CACHED_WORDS", 8)  # fewer than one article's words
+    ruleset = RuleSet.compile(queries)
+    assert [ruleset.match(a) for a in articles] == expected
+    assert len(ruleset._seen["id"]) <= 8  # emptied: the texts have 14 distinct words
+
+
 # --- errors and warnings ------------------------------------------------------------------------
 
 
