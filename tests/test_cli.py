@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.parse import parse_feed
 from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 
 NEWSMON = [sys.executable, "-m", "monitor"]
@@ -277,7 +278,9 @@ sinks: {log: {type: log}}
 """
 
 
-async def test_test_rules_on_the_seed_article_as_text_and_as_feed(write_config) -> None:
+async def test_test_rules_on_the_seed_article_as_text_and_as_feed(
+    write_config, seed_article: str, seed_feed: bytes
+) -> None:
     """RULES.md's JSON shape: one object per article per line, hits with offsets and how."""
     config = write_config(RULES_CONFIG)
     code, out, err = await newsmon(
@@ -298,18 +301,22 @@ async def test_test_rules_on_the_seed_article_as_text_and_as_feed(write_config) 
     ]
     assert [a["language"] for a in articles] == ["id"] * 4  # guessed for the text file
     text, feed_article, chili, football = articles
-    for article in (text, feed_article):
+    # where sanksi-sanksi is in each article's content: a text file's first line is its title
+    text_content = "\n".join(seed_article.strip().splitlines()[1:]).strip()
+    [feed_entry, *_] = parse_feed(seed_feed, "file:seed-feed.xml", {}).entries
+    for article, content in ((text, text_content), (feed_article, feed_entry.content)):
         rules = {m["rule"]: m["hits"] for m in article["matches"]}
         assert set(rules) == {"belarus-sanctions", "tanggap"}
         sanksi = [h for h in rules["belarus-sanctions"] if h["term"] == "sanksi"]
+        start = content.index("sanksi-sanksi")
         assert sanksi == [
             {
                 "field": "content",
                 "text": "sanksi-sanksi",
                 "term": "sanksi",
-                "how": "exact",
-                "start": sanksi[0]["start"],
-                "end": sanksi[0]["start"] + 13,
+                "how": "stem",
+                "start": start,
+                "end": start + len("sanksi-sanksi"),
             }
         ]
     assert feed_article["url"].startswith("https://www.tagar.id/belarusia")

@@ -344,6 +344,34 @@ rules:
     assert loaded.rules.match(football) == []
 
 
+def test_the_structured_form_compiles_to_the_same_tree_as_the_query(write_config) -> None:
+    """RULES.md: all/any/none, each item a query string, is the AND of the all: items, the OR
+    of the any: items and NOT the OR of the none: items."""
+    path = write_config(
+        """\
+groups:
+  sports: 'olahraga OR "sepak bola" OR timnas'
+rules:
+  - id: structured
+    all: ['Belarus* OR Minsk', sanksi]
+    any: [embargo, 'sanction*']
+    none: ['@sports', UEFA]
+  - id: query
+    query: '(Belarus* OR Minsk) AND sanksi AND (embargo OR sanction*) AND NOT (@sports OR UEFA)'
+  - id: one-each
+    all: [gempa]
+    any: ['title:(Cianjur)']
+    none: [hoaks]
+  - id: one-each-query
+    query: 'gempa AND title:(Cianjur) AND NOT hoaks'
+sinks: {log: {type: log}}
+"""
+    )
+    trees = {rule.id: rule.definition.query for rule in load_config(path).rules.rules}
+    assert trees["structured"] == trees["query"]
+    assert trees["one-each"] == trees["one-each-query"]
+
+
 def test_a_rule_needs_exactly_one_form(write_config) -> None:
     path = write_config(
         "rules:\n  - id: a\n  - id: b\n    query: 'x'\n    all: ['y']\nsinks: {log: {type: log}}\n"

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from structlog.testing import capture_logs
 
 from monitor.rules import Article, QueryError, RuleDefinition, RuleSet, parse_query
-from monitor.rules.query import Phrase, Wildcard, Word, lint_query
+from monitor.rules.engine import REGEX_TIMEOUT, CompiledRule
+from monitor.rules.query import (
+    CASE,
+    EXACT,
+    FAMILY,
+    And,
+    Fuzzy,
+    Near,
+    Not,
+    Or,
+    Phrase,
+    Regex,
+    Scope,
+    Wildcard,
+    Word,
+    lint_query,
+)
 
 
 def rules(
@@ -133,6 +151,12 @@ def test_stems_follow_the_article_language() -> None:
         ("wo?d", "a wood here", True),
         ("wo?d", "a world here", False),
         ("sank?i", "sanksi", True),
+        ("wo?d", "a wo-d here", False),  # ? is one letter or digit, never a joiner
+        ("wo?d", "a wo'd here", False),
+        ("wo?d", "a wo_d here", False),
+        ("wo?d", "a wo2d here", True),
+        ("wo?d", "a wöd here", False),  # one character, and ö folds to o: "wod"
+        ("wo?d", "a woöd here", True),
         ("ekstrenal~1", "tekanan eksternal", True),
         ("eksternal~", "ancaman ekstrenal", True),  # 9 letters: one edit (a transposition)
         ("sanksi~", "saksi mata", False),  # 6 letters: no edit
@@ -174,6 +198,24 @@ def test_typo_hits_say_so() -> None:
 )
 def test_boolean_operators_and_regex(query: str, text: str, expected: bool) -> None:
     assert matches(query, text) is expected
+
+
+def test_a_pathological_regex_is_cut_off_by_its_time_limit() -> None:
+    """/(a|aa)+b/ backtracks for minutes over a run of a's; each field's scan stops at its time
+    limit, is logged, and the rule simply does not match while the others still do."""
+    ruleset = RuleSet.compile([("slow", "/(a|aa)+b/", None), ("plain", "gempa", None)])
+    article = Article(title="a" * 40, content="gempa " + "a" * 40, language="id")
+    with capture_logs() as logs:
+        started = time.perf_counter()
+        found = ruleset.match(article)
+        elapsed = time.perf_counter() - started
+    assert [m.rule_id for m in found] == ["plain"]
+    assert elapsed < 20 * REGEX_TIMEOUT
+    timeouts = [e for e in logs if e["event"] == "rules.regex_timeout"]
+    assert [(e["term"], e["field"]) for e in timeouts] == [
+        ("/(a|aa)+b/", "title"),
+        ("/(a|aa)+b/", "content"),
+    ]
 
 
 def test_groups_and_exclude_skip_a_football_story() -> None:
@@ -261,12 +303,32 @@ def test_hits_quote_the_original_text_with_offsets_and_how() -> None:
     text = "Washington memberlakukan sanksi-sanksi terhadap pejabat Belarus yang disanksi."
     [match] = rules("sanksi OR Belarus*").match(Article(content=text, language="id"))
     assert [(h.text, h.term, h.how) for h in match.hits] == [
-        ("sanksi-sanksi", "sanksi", "exact"),
+        ("sanksi-sanksi", "sanksi", "stem"),
         ("Belarus", "Belarus*", "prefix"),
         ("disanksi", "sanksi", "stem"),
     ]
     for hit in match.hits:
         assert text[hit.start : hit.end] == hit.text
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "how"),
+    [
+        ("sanksi", "sanksi baru", "exact"),
+        ("sanksi", "disanksi", "stem"),
+        ("sanksi", "sanksi-sanksi baru", "stem"),  # RULES.md: reduplication is in the family
+        ("sanksi", "sanksi2 baru", "stem"),
+        ("pejabat", "pejabat-pejabatnya", "stem"),
+        ('"sanksi baru"', "sanksi-sanksi baru", "stem"),
+        ("=sanksi", "sanksi-sanksi baru", "exact"),  # counts as the base word, not by stem
+        ("!Sanksi", "Sanksi-sanksi baru", "exact"),
+        ("covid", "covid-19", "exact"),  # a part of a compound is no reduplication
+        ("sanksi", "sanksi-baru", "exact"),
+    ],
+)
+def test_hits_say_how_they_matched(query: str, text: str, how: str) -> None:
+    [match] = rules(query).match(Article(content=text, language="id"))
+    assert [h.how for h in match.hits] == [how]
 
 
 def test_hits_map_back_through_characters_that_change_length() -> None:
@@ -284,11 +346,46 @@ def test_only_positive_terms_are_reported() -> None:
     assert [(h.field, h.start) for h in match.hits] == [("title", 0), ("content", 0)]
 
 
-def test_many_rules_share_terms_and_only_hit_rules_are_evaluated() -> None:
-    ruleset = RuleSet.compile([(f"r{i}", f"sanksi AND kata{i}", None) for i in range(500)])
-    assert len(ruleset.terms) == 501
+def test_many_rules_share_terms_and_only_hit_rules_are_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """500 rules share sanksi: one index entry. Rules none of whose terms occur are never
+    evaluated, nor are rules whose only hit is the term they all share."""
+    ruleset = RuleSet.compile(
+        [(f"r{i}", f"sanksi AND kata{i}", None) for i in range(500)]
+        + [(f"gempa{i}", f"gempa AND (banjir OR longsor{i})", None) for i in range(100)]
+    )
+    assert len(ruleset.terms) == 1 + 500 + 2 + 100
+    evaluated: list[str] = []
+    evaluate = RuleSet._evaluate
+
+    def spy(self: RuleSet, rule: CompiledRule, *args: object) -> object:
+        evaluated.append(rule.id)
+        return evaluate(self, rule, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RuleSet, "_evaluate", spy)
     found = ruleset.match(Article(content="sanksi kata7 dan kata42", language="id"))
     assert sorted(m.rule_id for m in found) == ["r42", "r7"]
+    assert sorted(evaluated) == ["r42", "r7"]
+
+
+def test_a_full_word_cache_starts_again_and_matches_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.rules import engine
+
+    queries = [("a", '"sanksi baru" OR Belarus*', None), ("b", "gempa NEAR/2 Cianjur", None)]
+    texts = [
+        "Minsk menolak sanksi baru untuk Belarusia",
+        "Gempa kuat di Cianjur, sanksi-sanksi baru",
+        "Belarus dan gempa; sanksi lama",
+    ]
+    articles = [Article(content=text, language="id") for text in texts] * 3
+    expected = [RuleSet.compile(queries).match(a) for a in articles]
+    monkeypatch.setattr(engine, "MAX_CACHED_WORDS", 8)  # fewer than one article's words
+    ruleset = RuleSet.compile(queries)
+    assert [ruleset.match(a) for a in articles] == expected
+    assert len(ruleset._seen["id"]) <= 8  # emptied: the texts have 14 distinct words
 
 
 # --- errors and warnings ------------------------------------------------------------------------
@@ -304,6 +401,8 @@ def test_many_rules_share_terms_and_only_hit_rules_are_evaluated() -> None:
         ("a OR", "query ends where a term was expected", 4),
         ('"a b', "unterminated quote", 0),
         ("ab*", "at least 3 letters", 0),
+        ("???*", "at least 3 letters before '*' ('???*'); a '?' is no letter", 0),
+        ("ab?d*", "at least 3 letters", 0),
         ("NOT a", "no positive term", 0),
         ("a OR NOT b", "no positive term", 0),
         ("", "empty query", 0),
@@ -326,12 +425,51 @@ def test_query_errors_carry_an_offset(query: str, message: str, offset: int) -> 
     assert info.value.offset == offset
 
 
-def test_terms_parse_to_the_right_kinds() -> None:
-    assert isinstance(parse_query("Belarus*"), Wildcard)
-    assert parse_query("covid-19") == Word("covid-19", 0, "covid-19")
-    assert isinstance(parse_query("voaindonesia.com"), Phrase)
-    assert parse_query("a AND NOT b") is not None
-    assert parse_query("(a OR b) -c") is not None
+def word(text: str, mode: str = FAMILY, cased: str = "", source: str = "") -> Word:
+    return Word(source or text, 0, text, mode, cased)  # offsets are not compared
+
+
+@pytest.mark.parametrize(
+    ("query", "tree"),
+    [
+        ("covid-19", word("covid-19")),
+        ("Sanksi", word("sanksi", source="Sanksi")),
+        ("=sanksi", word("sanksi", EXACT, source="=sanksi")),
+        ("!AS", word("as", CASE, "AS", source="!AS")),
+        ('"sanksi baru"', Phrase('"sanksi baru"', 0, ("sanksi", "baru"))),
+        ("voaindonesia.com", Phrase("voaindonesia.com", 0, ("voaindonesia", "com"))),
+        ("eksternal~1", Fuzzy("eksternal~1", 0, "eksternal", 1)),
+        ("sanksi~", word("sanksi", source="sanksi~")),  # under 7 letters: no typo
+        ("a AND NOT b", And((word("a"), Not(word("b"))))),
+        ("(a OR b) -c", And((Or((word("a"), word("b"))), Not(word("c"))))),
+        ("a b OR c", None),  # ambiguous: refused
+        ("a NEAR/3 b", Near(word("a"), word("b"), 3, ordered=False)),
+        ("a ONEAR b", Near(word("a"), word("b"), 5, ordered=True)),
+        ("title:(a OR b)", Scope(("title",), Or((word("a"), word("b"))))),
+        ("text:a", Scope(("title", "summary", "content"), word("a"))),
+        ("a NEAR b OR c", Or((Near(word("a"), word("b"), 5, ordered=False), word("c")))),
+    ],
+)
+def test_terms_parse_to_the_right_kinds(query: str, tree: object) -> None:
+    if tree is None:
+        with pytest.raises(QueryError):
+            parse_query(query)
+    else:
+        assert parse_query(query) == tree
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "literal"),
+    [("Belarus*", Wildcard, "belarus"), ("wo?d", Wildcard, "wo"), ("/san(k|c)si/", Regex, None)],
+)
+def test_wildcards_and_regexes_parse_to_their_kinds(
+    query: str, kind: type, literal: str | None
+) -> None:
+    tree = parse_query(query)
+    assert type(tree) is kind
+    if literal is not None:
+        assert isinstance(tree, Wildcard)
+        assert tree.literal == literal
 
 
 def test_fuzzy_terms_on_short_words_are_warned_about() -> None:
@@ -349,7 +487,7 @@ def test_the_seed_article_as_text(seed_article: str) -> None:
     belarus = rules("Belarus*").match(article)[0]
     assert {"Belarusia", "Belarus"} <= {h.text for h in belarus.hits}
     [sanksi] = rules("sanksi", exclude="@sports", groups=groups).match(article)
-    assert [(h.text, h.how) for h in sanksi.hits] == [("sanksi-sanksi", "exact")]
+    assert [(h.text, h.how) for h in sanksi.hits] == [("sanksi-sanksi", "stem")]
     [both] = rules("Belarus* AND sanksi").match(article)
     assert {h.term for h in both.hits} == {"Belarus*", "sanksi"}
     football = Article(title="Timnas Bersiap Hadapi Malaysia di Jakarta", language="id")

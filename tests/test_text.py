@@ -12,6 +12,7 @@ from monitor.rules.text import (
     NormalText,
     Words,
     fold,
+    fold_runs,
     html_to_text,
     split_words,
     split_words_regex,
@@ -56,6 +57,12 @@ def test_ascii_fast_path_agrees_with_the_general_path(text: str) -> None:
     ascii_text = text.encode("ascii", "ignore").decode()
     general = "".join(fold(c) if not c.isascii() else fold(c + "é")[:-1] for c in ascii_text)
     assert fold(ascii_text) == general
+
+
+@settings(max_examples=400)
+@given(st.one_of(any_text, tricky_text, st.text(alphabet=st.sampled_from("aB ’”–é\u00adß½"))))
+def test_replacing_characters_in_turn_agrees_with_folding_run_by_run(text: str) -> None:
+    assert fold(text) == fold_runs(text)
 
 
 @pytest.mark.parametrize(

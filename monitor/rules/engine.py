@@ -1,19 +1,24 @@
 """All rules compiled into one term index; an article is scanned once, rules evaluated on hits.
 
-Per field, the words come from one regex split of the normal text; their distinct keys are
-intersected (set operations, in C) with the index's surface keys, and their stems (PyStemmer, in
-C) with the index's stem keys for the article's language. Only the few words that hit are then
-walked in Python for positions, phrases and case checks. Identical terms in different rules
-share one index entry, and only rules with a hit term have their Boolean tree evaluated (every
-query is checked at load time to need a hit, see :func:`monitor.rules.query.needs_a_hit`).
+An article's fields are folded and split once, with C-level string operations, into word
+slots (:func:`monitor.rules.text.split_slots`). What each distinct word means to the index (the
+terms it hits through its surface form, stem, prefix or typos, and how) is worked out once per
+word and language (stems from PyStemmer, in C, for the batch of new words) and kept: news
+vocabulary repeats, so an article costs a set difference against the words seen and a test
+against the small dict of words that hit. Only the slots that hit are then walked in Python,
+for phrases and case checks; offsets are worked out only for the hits that are quoted.
+
+Identical terms in different rules share one index entry. A rule is evaluated only when one of
+its triggers occurs: terms one of which every article it matches contains (every query is
+checked at load time to need a hit, see :func:`monitor.rules.query.needs_a_hit`).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress, count
 from typing import Final, NamedTuple
@@ -21,7 +26,7 @@ from typing import Final, NamedTuple
 import structlog
 from rapidfuzz.distance import OSA
 
-from monitor.rules.language import stemmer
+from monitor.rules.language import stem_words, stemmer
 from monitor.rules.query import (
     CASE,
     EXACT,
@@ -42,7 +47,13 @@ from monitor.rules.query import (
     iter_terms,
     parse_query,
 )
-from monitor.rules.text import NormalText, snippet, split_words, word_keys
+from monitor.rules.text import (
+    NormalText,
+    reduplication_base,
+    snippet,
+    split_slots,
+    word_keys,
+)
 
 log = structlog.get_logger("newsmon.rules")
 
@@ -142,25 +153,32 @@ class CompiledRule:
     covers_all: bool = False  # its fields include every field the rule set scans
 
 
-# An occurrence of a term: (field, first word, last word, how, a, b). Word positions are global
-# over the article's fields, and a is the field's index; a regex hit has positions -1, and a and b
-# are its offsets in the field's normal text.
+# An occurrence of a term: (field, first, last, how, a, b). First and last are word slots, global
+# over the article's fields (see _Text); a regex hit has slots -1, and a and b are its offsets in
+# the field's normal text.
 Occurrence = tuple[str, int, int, str, int, int]
-Test = Callable[[Mapping[int, list[Occurrence]]], bool]
+
+
+class _Occurrences(dict[int, list[Occurrence]]):
+    """The occurrences of each term hit in one article, and the article's word slots."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__()
+        self.words = words
+
+    def words_between(self, first: int, last: int) -> int:
+        """How many words lie strictly between slots ``first`` and ``last`` (first < last)."""
+        return last - first - 1 - self.words[first + 1 : last].count("")
+
+
+Test = Callable[[_Occurrences], bool]
 FIELD: Final = 0
 FIRST: Final = 1
 LAST: Final = 2
 _PRIORITY = {"exact": 0, "prefix": 1, "wildcard": 2, "stem": 3, "fuzzy": 4}
 MAX_CACHED_WORDS = 200_000
-
-
-@dataclass(frozen=True, slots=True)
-class _WordInfo:
-    """What one normal word means to the index: its hits, its keys, its stems."""
-
-    hits: tuple[tuple[int, str], ...]
-    keys: tuple[str, ...]
-    stems: tuple[str, ...]
 
 
 @dataclass
@@ -172,6 +190,7 @@ class _Index:
     scans: list[int] = field(default_factory=list)  # fuzzy terms and short wildcards
     regexes: list[int] = field(default_factory=list)
     verify: set[int] = field(default_factory=set)  # phrases and case-sensitive words
+    exact: set[int] = field(default_factory=set)  # = and ! words and phrases
     stems: dict[str | None, dict[str, list[int]] | None] = field(default_factory=dict)
     phrase_stems: dict[str | None, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -182,6 +201,8 @@ class _Index:
         term_id = len(self.terms)
         self.ids[key] = term_id
         self.terms.append(term)
+        if isinstance(term, Word | Phrase) and term.mode != FAMILY:
+            self.exact.add(term_id)
         if isinstance(term, Word):
             self.surface[term.word].append(term_id)
             if term.mode == CASE:
@@ -221,38 +242,72 @@ class _Index:
 
 @dataclass
 class _Text:
-    """The scanned fields of one article as one list of words (field boundaries never join
-    words: fields are separated by a blank line)."""
+    """The scanned fields of one article, joined by blank lines, as one list of word slots.
+
+    A slot holds a word, or is empty where two separators met (see
+    :func:`monitor.rules.text.split_slots`); empty slots are no words for NEAR and phrases.
+    A slot's offset is worked out when a hit quotes it, unless the split gave them all.
+    """
 
     names: list[str]
     normals: list[NormalText]
-    starts: list[int]  # where each field starts in the joined normal text
-    words: list[str]
-    word_starts: list[int]
-    first_words: list[int]  # the position of each field's first word
+    words: list[str]  # the slots
+    firsts: list[int]  # the first slot of each field, then the number of slots
+    bases: list[int]  # where each field starts in the joined normal text
+    starts: list[int] | None  # where each slot starts in the joined normal text, if known
+    # slots whose offset was worked out, in order, and their offsets: slot 0 starts at 0
+    known: list[int] = field(default_factory=lambda: [0])
+    known_offsets: list[int] = field(default_factory=lambda: [0])
+    quoted: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, fields: Sequence[tuple[str, str]]) -> _Text:
         normals, joined = NormalText.of_many([text for _, text in fields], "\n\n")
-        starts, at = [], 0
-        for normal in normals:
-            starts.append(at)
-            at += len(normal.normal) + 2
-        words, word_starts = split_words(joined)
-        first_words = [bisect_left(word_starts, start) for start in starts]
-        return cls([name for name, _ in fields], normals, starts, words, word_starts, first_words)
+        bases = [0]
+        for normal in normals[:-1]:
+            bases.append(bases[-1] + len(normal.normal) + 2)
+        words, starts, firsts = split_slots(joined, bases)
+        firsts.append(len(words))
+        return cls([name for name, _ in fields], normals, words, firsts, bases, starts)
 
-    def field_index(self, position: int) -> int:
-        return bisect_right(self.starts, self.word_starts[position]) - 1
+    def field_index(self, slot: int) -> int:
+        return bisect_right(self.firsts, slot) - 1
 
-    def quote(self, first: int, last: int, index: int = -1) -> tuple[str, int, int]:
-        """(original text, start, end) of words ``first`` to ``last`` of field ``index``."""
-        if index < 0:
-            index = self.field_index(first)
-        base = self.starts[index]
+    def offset(self, slot: int) -> int:
+        """Where ``slot`` starts in the joined normal text.
+
+        Worked out from the nearest slot before it whose offset is known: each slot is
+        followed by one separator. However the quotes come, all of them together sum the
+        lengths of the slots once at most."""
+        if self.starts is not None:
+            return self.starts[slot]
+        at = bisect_right(self.known, slot) - 1
+        before = self.known[at]
+        offset = self.known_offsets[at]
+        if before != slot:  # (joining is quicker than summing the lengths in Python)
+            offset += len(" ".join(self.words[before:slot])) + 1
+            self.known.insert(at + 1, slot)
+            self.known_offsets.insert(at + 1, offset)
+        return offset
+
+    def quote(self, first: int, last: int) -> tuple[str, int, int]:
+        """(original text, start, end) of slots ``first`` to ``last`` of one field."""
+        found = self.quoted.get((first, last))  # a word often hits several terms
+        if found is None:
+            found = self.quoted[first, last] = self._quote(first, last)
+        return found
+
+    def _quote(self, first: int, last: int) -> tuple[str, int, int]:
+        index = self.field_index(first)
         normal = self.normals[index]
-        start = self.word_starts[first] - base
-        end = self.word_starts[last] + len(self.words[last]) - base
+        base = self.bases[index]
+        start = self.offset(first)
+        if self.starts is not None:
+            end = self.starts[last] + len(self.words[last])
+        else:  # the slots from first to last and the separators between them
+            end = start + len(" ".join(self.words[first : last + 1]))
+        start -= base
+        end -= base
         if not normal.aligned:
             start, end = normal.original_span(start, end)
         return normal.original[start:end], start, end
@@ -262,8 +317,7 @@ class RuleSet:
     """Rules ready to match; build with :meth:`compile` or :meth:`build`.
 
     What each distinct word means to the index (its hits through surface forms, stems,
-    prefixes, typos) is computed once and cached per language: news vocabulary repeats, so
-    most words of an article are dictionary lookups.
+    prefixes, typos) is computed once and cached per language, up to ``MAX_CACHED_WORDS``.
     """
 
     def __init__(self, rules: Sequence[CompiledRule], index: _Index) -> None:
@@ -271,11 +325,19 @@ class RuleSet:
         self._index = index
         self._prefix_heads = frozenset(index.prefixes)
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
-        self._words: dict[str | None, dict[str, _WordInfo]] = {}
+        self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._seen: dict[str | None, set[str]] = {}
         self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
-        fields: set[str] = set(TEXT_FIELDS)
+        shared: dict[int, int] = defaultdict(int)  # term -> how many rules it is positive in
         for rule in self.rules:
             for term_id in rule.positive_terms:
+                shared[term_id] += 1
+        fields: set[str] = set(TEXT_FIELDS)
+        for rule in self.rules:
+            # A rule is looked at only when one of its triggers occurs: terms one of which any
+            # article it matches must contain, preferring terms that fewer rules share.
+            triggers = _triggers(rule.definition.query, index.ids, shared)
+            for term_id in rule.positive_terms if triggers is None else triggers:
                 self._rules_by_term[term_id].append(rule.index)
             fields.update(rule.definition.fields)
             for tree in (rule.definition.query, rule.definition.exclude):
@@ -361,7 +423,7 @@ class RuleSet:
         if not fields:
             return []
         text = _Text.of(fields)
-        occurrences: dict[int, list[Occurrence]] = {}
+        occurrences = _Occurrences(text.words)
         self._scan(text, article.language, occurrences)
         for index_, normal in enumerate(text.normals):
             for term_id in self._index.regexes:
@@ -373,7 +435,6 @@ class RuleSet:
         by_term = self._rules_by_term
         candidates = {n for term_id in occurrences for n in by_term.get(term_id, ())}
         matches = []
-        quotes: dict[tuple[int, int], tuple[str, int, int]] = {}
         terms = self._index.terms
         term_hits: dict[int, tuple[Hit, ...]] = {}  # the hits of each term, made once per article
         for number in sorted(candidates):
@@ -386,7 +447,7 @@ class RuleSet:
                     if term_id in occurrences:
                         if term_id not in term_hits:
                             term_hits[term_id] = _term_hits(
-                                term_id, occurrences[term_id], text, terms, quotes
+                                term_id, occurrences[term_id], text, terms
                             )
                         hits += term_hits[term_id]
                 if len(rule.simple) > 1:
@@ -399,11 +460,11 @@ class RuleSet:
                     (t, o) for t in rule.simple for o in occurrences.get(t, ()) if o[FIELD] in scope
                 ]
             if found:
-                matches.append(Match(rule.id, _hits(found, text, terms, quotes)))
+                matches.append(Match(rule.id, _hits(found, text, terms)))
         return matches
 
     def _evaluate(
-        self, rule: CompiledRule, article: Article, occ: Mapping[int, list[Occurrence]]
+        self, rule: CompiledRule, article: Article, occ: _Occurrences
     ) -> list[tuple[int, Occurrence]]:
         test, exclude, scope = self._tests[rule.index]
         if not test(occ) or (exclude is not None and exclude(occ)):
@@ -421,7 +482,7 @@ class RuleSet:
         return found
 
     def _spans(
-        self, node: Node, fields: frozenset[str], occ: Mapping[int, list[Occurrence]]
+        self, node: Node, fields: frozenset[str], occ: _Occurrences
     ) -> list[tuple[str, int, int]]:
         """Word spans ``(field, first, last)`` where a positional node holds."""
         if isinstance(node, Term):
@@ -441,11 +502,13 @@ class RuleSet:
                 if field_a != field_b:
                     continue
                 if last_a < first_b:
-                    between = first_b - last_a - 1
+                    between = occ.words_between(last_a, first_b)
                 elif node.ordered:
                     continue
-                else:
-                    between = max(0, first_a - last_b - 1)
+                elif last_b < first_a:
+                    between = occ.words_between(last_b, first_a)
+                else:  # overlapping
+                    between = 0
                 if between <= node.distance:
                     spans.append((field_a, min(first_a, first_b), max(last_a, last_b)))
         return spans
@@ -455,7 +518,7 @@ class RuleSet:
         node: Node,
         fields: frozenset[str],
         positive: bool,
-        occ: Mapping[int, list[Occurrence]],
+        occ: _Occurrences,
         out: list[tuple[int, Occurrence]],
         within: list[tuple[str, int, int]] | None = None,
     ) -> None:
@@ -483,50 +546,54 @@ class RuleSet:
 
     def _scan(self, text: _Text, language: str | None, occ: dict[int, list[Occurrence]]) -> None:
         words = text.words
-        cache = self._words.setdefault(language, {})
-        hits_of = self._hits_of.setdefault(language, {})  # word -> its hits (maybe none)
-        found_hits = list(map(hits_of.get, words))  # C-level loops from here to the for
-        if None in found_hits:
-            misses = {w for w, h in zip(words, found_hits, strict=True) if h is None}
-            if len(cache) + len(misses) > MAX_CACHED_WORDS:
-                cache.clear()
+        seen = self._seen.get(language)
+        if seen is None:
+            seen = self._seen[language] = {""}  # an empty slot hits nothing
+            self._hits_of[language] = {}
+        hits_of = self._hits_of[language]  # the words seen that hit a term -> their hits
+        # C-level set operations from here to the for: the article's distinct words are few,
+        # and the dict of words that hit is small enough to stay in the processor's cache
+        distinct = set(words)
+        new = distinct.difference(seen)
+        if new:
+            if len(seen) + len(new) > MAX_CACHED_WORDS:
+                seen.clear()
+                seen.add("")
                 hits_of.clear()
-            self._learn(misses, language, cache)
-            hits_of.update((w, cache[w].hits) for w in misses)
-            found_hits = list(map(hits_of.__getitem__, words))
-        if not any(found_hits):
+                self._followers.pop(language, None)
+                new = distinct - seen
+            seen.update(new)
+            hits_of.update(found for found in self._learn(new, language) if found[1])
+        hit_words = hits_of.keys() & distinct  # (a keys view iterates the smaller side)
+        if not hit_words:
             return
         terms = self._index.terms
         verify = self._index.verify
         names = text.names
-        # Positions come in order, so the field only ever moves forward.
-        field_index, next_field = 0, text.first_words[1] if len(names) > 1 else len(words)
-        where = names[0]
-        for position in compress(count(), found_hits):
-            while position >= next_field:
+        firsts = text.firsts
+        # Slots come in order, so the field only ever moves forward.
+        field_index, next_field, where = 0, firsts[1], names[0]
+        for slot in compress(count(), map(hit_words.__contains__, words)):
+            while slot >= next_field:
                 field_index += 1
-                where = names[field_index]
-                more = field_index + 1 < len(names)
-                next_field = text.first_words[field_index + 1] if more else len(words)
-            for term_id, how in found_hits[position] or ():
-                last = position
+                where, next_field = names[field_index], firsts[field_index + 1]
+            for term_id, how in hits_of[words[slot]]:
+                last = slot
                 if term_id in verify:  # phrases and case-sensitive words: check the context
-                    found = self._verify(
-                        terms[term_id], term_id, text, position, next_field, cache, language
-                    )
+                    found = self._verify(terms[term_id], term_id, text, slot, next_field, language)
                     if found is None:
                         continue
                     last = found
                 found_list = occ.get(term_id)
                 if found_list is None:
-                    occ[term_id] = [(where, position, last, how, field_index, -1)]
+                    occ[term_id] = [(where, slot, last, how, 0, 0)]
                 elif len(found_list) < MAX_OCCURRENCES:
-                    found_list.append((where, position, last, how, field_index, -1))
+                    found_list.append((where, slot, last, how, 0, 0))
 
     def _learn(
-        self, words: Iterable[str], language: str | None, cache: dict[str, _WordInfo]
-    ) -> None:
-        """Work out what each new word means to the index, once per word and language."""
+        self, words: Iterable[str], language: str | None
+    ) -> Iterator[tuple[str, tuple[tuple[int, str], ...]]]:
+        """Work out which terms each new word hits and how, once per word and language."""
         index = self._index
         keys_of = {w: (w, *word_keys(w, language)) for w in words}
         all_keys = list({k for keys in keys_of.values() for k in keys})
@@ -555,47 +622,82 @@ class RuleSet:
                 key_hits[key] = hits
         for word, keys in keys_of.items():
             best: dict[int, str] = {}
+            base = reduplication_base(word, language) if len(keys) > 1 else None
             for key in keys:
                 for term_id, how in key_hits.get(key, ()):
+                    if key == base and how == "exact" and term_id not in index.exact:
+                        how = "stem"  # RULES.md: a reduplication is in the base word's family
                     if term_id not in best or _PRIORITY[how] < _PRIORITY[best[term_id]]:
                         best[term_id] = how
             for term_id in [t for t, how in best.items() if how != "exact"]:
-                term = index.terms[term_id]
-                if isinstance(term, Word | Phrase) and term.mode != FAMILY:
+                if term_id in index.exact:
                     del best[term_id]  # = and ! terms never match by stem
-            stems = tuple(stem_of[k] for k in keys) if stem_of else ()
-            cache[word] = _WordInfo(tuple(best.items()), keys, stems)
+            yield word, tuple(best.items())
 
     def _verify(
-        self,
-        term: Term,
-        term_id: int,
-        text: _Text,
-        position: int,
-        field_end: int,
-        cache: Mapping[str, _WordInfo],
-        language: str | None,
+        self, term: Term, term_id: int, text: _Text, slot: int, field_end: int, language: str | None
     ) -> int | None:
-        """The last word position of a confirmed phrase or case-sensitive hit, or None;
-        ``field_end`` is the position just after the field the hit is in."""
+        """The last slot of a confirmed phrase or case-sensitive hit at ``slot``, or None;
+        ``field_end`` is the slot just after the field the hit is in."""
         if isinstance(term, Word):
-            return position if _cased_equal(text, position, (term.cased,)) else None
+            return slot if _cased_equal(text, [slot], (term.cased,)) else None
         assert isinstance(term, Phrase)
         phrase = term.words
-        end = position + len(phrase) - 1
-        if end >= field_end:
-            return None
         words = text.words
-        stems = (
-            self._index.phrase_stems.get(language, {}).get(term_id) if term.mode == FAMILY else None
-        )
-        for offset in range(1, len(phrase)):
-            info = cache[words[position + offset]]
-            if phrase[offset] not in info.keys and not (stems and stems[offset] in info.stems):
+        stems: tuple[str, ...] | None = None  # the phrase's stems, looked up when needed
+        slots = [slot]
+        at = slot
+        for offset in range(1, len(phrase)):  # the next words, past empty slots, in this field
+            at += 1
+            while at < field_end and not words[at]:
+                at += 1
+            if at >= field_end:
                 return None
-        if term.mode == CASE and not _cased_equal(text, position, term.cased):
+            word = words[at]
+            if word != phrase[offset]:
+                keys, key_stems = self._follower(word, language)
+                if phrase[offset] not in keys:
+                    if term.mode != FAMILY:
+                        return None
+                    if stems is None:
+                        stems = self._index.phrase_stems.get(language, {}).get(term_id) or ()
+                    if not stems or stems[offset] not in key_stems:
+                        return None
+            slots.append(at)
+        if term.mode == CASE and not _cased_equal(text, slots, term.cased):
             return None
-        return end
+        return slots[-1]
+
+    def _follower(self, word: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The keys of a word that follows the first word of a phrase, and their stems."""
+        known = self._followers.setdefault(language, {})
+        found = known.get(word)
+        if found is None:
+            keys = (word, *word_keys(word, language))
+            stems = stem_words(list(keys), language)
+            found = known[word] = keys, tuple(stems or ())
+        return found
+
+
+def _triggers(
+    node: Node, ids: Mapping[tuple[object, ...], int], shared: Mapping[int, int]
+) -> frozenset[int] | None:
+    """Terms one of which occurs in every article ``node`` holds for (None if there are none,
+    as for a NOT), choosing among the children of an AND the terms fewest rules share."""
+    if isinstance(node, Term):
+        return frozenset((ids[node.key()],))
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Scope):
+        return _triggers(node.child, ids, shared)
+    if isinstance(node, Or):
+        parts = [_triggers(child, ids, shared) for child in node.children]
+        return None if None in parts else frozenset().union(*parts)  # type: ignore[arg-type]
+    children = (node.left, node.right) if isinstance(node, Near) else node.children
+    choices = [found for c in children if (found := _triggers(c, ids, shared)) is not None]
+    if not choices:
+        return None
+    return min(choices, key=lambda terms: (sum(shared[t] for t in terms), len(terms)))
 
 
 def _is_simple(definition: RuleDefinition) -> bool:
@@ -625,9 +727,9 @@ def _scoped_fields(tree: Node | None) -> set[str]:
     return set()
 
 
-def _cased_equal(text: _Text, position: int, cased: Sequence[str]) -> bool:
-    for offset, wanted in enumerate(cased):
-        quoted, _, _ = text.quote(position + offset, position + offset)
+def _cased_equal(text: _Text, slots: Sequence[int], cased: Sequence[str]) -> bool:
+    for slot, wanted in zip(slots, cased, strict=True):
+        quoted, _, _ = text.quote(slot, slot)
         original = unicodedata.normalize("NFKC", quoted)
         if original != wanted and wanted not in original.replace("'", "-").split("-"):
             return False
@@ -670,39 +772,41 @@ def _term_hits(
     found: list[Occurrence],
     text: _Text,
     terms: Sequence[Term],
-    quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
-    """The hits of one term: its occurrences are already in field and position order."""
-    if len(found) == 1 and found[0][1] >= 0:
-        where, first, last, how, index, _ = found[0]
-        quoted, start, end = text.quote(first, last, index)
-        return (Hit(where, quoted, start, end, terms[term_id].source, how),)
-    return _hits([(term_id, o) for o in found], text, terms, quotes)
+    """The hits of one term: its occurrences are already in field and position order, which
+    is the order of the hits."""
+    source = terms[term_id].source
+    if len(found) == 1 and found[0][FIRST] >= 0:
+        where, first, last, how, _, _ = found[0]
+        quoted, start, end = text.quote(first, last)
+        return (Hit(where, quoted, start, end, source, how),)
+    hits: dict[tuple[str, int, int], Hit] = {}
+    for where, first, last, how, a, b in found:
+        if first >= 0:
+            quoted, start, end = text.quote(first, last)
+        else:
+            quoted, start, end = _quote_regex(text, where, a, b)
+        if (where, start, end) not in hits:  # two words can come from one character (½)
+            hits[where, start, end] = Hit(where, quoted, start, end, source, how)
+    return tuple(hits.values())
 
 
 def _hits(
     found: list[tuple[int, Occurrence]],
     text: _Text,
     terms: Sequence[Term],
-    quotes: dict[tuple[int, int], tuple[str, int, int]],
 ) -> tuple[Hit, ...]:
     if len(found) == 1:  # the common case: one word hit once
-        term_id, (where, first, last, how, index, _) = found[0]
+        term_id, (where, first, last, how, _, _) = found[0]
         if first >= 0:
-            quoted, start, end = quotes.get((first, last)) or text.quote(first, last, index)
+            quoted, start, end = text.quote(first, last)
             return (Hit(where, quoted, start, end, terms[term_id].source, how),)
     hits: dict[tuple[str, int, int, str], Hit] = {}
     for term_id, (where, first, last, how, a, b) in found:
         if first >= 0:
-            span = (first, last)
-            quoted_span = quotes.get(span)
-            if quoted_span is None:
-                quoted_span = quotes[span] = text.quote(first, last, a)
-            quoted, start, end = quoted_span
+            quoted, start, end = text.quote(first, last)
         else:
-            normal = text.normals[text.names.index(where)]
-            start, end = normal.original_span(a, b)
-            quoted = normal.original[start:end]
+            quoted, start, end = _quote_regex(text, where, a, b)
         source = terms[term_id].source
         key = (where, start, end, source)
         if key not in hits:
@@ -710,6 +814,13 @@ def _hits(
     if len(hits) == 1:
         return tuple(hits.values())
     return tuple(sorted(hits.values(), key=_hit_order))
+
+
+def _quote_regex(text: _Text, where: str, a: int, b: int) -> tuple[str, int, int]:
+    """(original text, start, end) of a regex hit at ``a:b`` in the normal text of a field."""
+    normal = text.normals[text.names.index(where)]
+    start, end = normal.original_span(a, b)
+    return normal.original[start:end], start, end
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(ALL_FIELDS)}

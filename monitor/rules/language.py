@@ -1,6 +1,6 @@
 """Article languages: which stemmer a language gets, and a guess when a feed does not say.
 
-Stems come from the Snowball stemmers in PyStemmer (C, with its own cache): the Indonesian one
+Stems come from the Snowball stemmers in PyStemmer (C): the Indonesian one
 makes ``disanksi``, ``menyanksi`` and ``sanksinya`` the ``sanksi`` family. Rule terms and article
 words of one language go through the same stemmer, so consistency matters more than linguistic
 truth. An unknown language gets no stemming.
@@ -63,8 +63,11 @@ def base_language(tag: str | None) -> str | None:
 
 @cache
 def stemmer(language: str | None) -> Stemmer.Stemmer | None:
+    """The stemmer of ``language``, without a cache of its own: the matcher stems each word
+    once and keeps what the word means to the rules, so a second cache of 100,000 stems would
+    only spread the hot data over more memory."""
     algorithm = ALGORITHMS.get(language or "")
-    return Stemmer.Stemmer(algorithm, 100_000) if algorithm else None
+    return Stemmer.Stemmer(algorithm, 0) if algorithm else None
 
 
 def stem_words(words: list[str], language: str | None) -> list[str] | None:

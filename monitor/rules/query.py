@@ -88,7 +88,7 @@ class Phrase(Term):
 
 @dataclass(frozen=True)
 class Wildcard(Term):
-    """``word*`` (a prefix) or ``wo?d`` (one character each ``?``), on the normal form."""
+    """``word*`` (a prefix) or ``wo?d`` (one letter or digit each ``?``), on the normal form."""
 
     pattern: str
     literal: str  # the characters before the first wildcard
@@ -365,12 +365,15 @@ def _wildcard(text: str, source: str, offset: int, mode: str) -> Term:
     body = fold(text.rstrip("*"))
     if not re.fullmatch(r"[\w?'-]+", body):
         raise QueryError(f"{text!r}: wildcards work inside one word", offset)
-    literal = re.split(r"[?*]", body, maxsplit=1)[0]
-    if star != -1 and len(body) < MIN_PREFIX:
+    literal = body.split("?", 1)[0]  # the letters before the first wildcard
+    if star != -1 and len(literal) < MIN_PREFIX:
+        no_letter = "; a '?' is no letter" if "?" in body else ""
         raise QueryError(
-            f"a prefix needs at least {MIN_PREFIX} letters before '*' ({text!r})", offset
+            f"a prefix needs at least {MIN_PREFIX} letters before '*' ({text!r}){no_letter}",
+            offset,
         )
-    pattern = re.escape(body).replace(r"\?", ".") + (".*" if star != -1 else "")
+    # ? is one letter or digit, never a hyphen or an apostrophe inside a word
+    pattern = re.escape(body).replace(r"\?", r"[^\W_]") + (".*" if star != -1 else "")
     return Wildcard(
         source, offset, body + ("*" if star != -1 else ""), literal, re.compile(pattern + r"\Z")
     )

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
@@ -142,16 +144,34 @@ _TABLE = _FoldTable()
 
 
 _NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
+_NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 
 
 def fold(text: str) -> str:
     """The normal form of ``text`` (idempotent; same for articles and rule terms).
 
-    ASCII folds to its lower case; only the runs of other characters go through the table
-    (a translate over a dict subclass costs tens of microseconds per article otherwise).
+    ASCII folds to its lower case. Text whose other characters all fold to ASCII (curly quotes,
+    dashes, accented letters: most news) has each of them replaced in turn (found with a search
+    from the last one, replaced everywhere with str.replace), then is lowered whole; otherwise
+    only the runs of other characters go through the table (a translate over a dict subclass
+    costs tens of microseconds per article).
     """
     if text.isascii():
         return text.lower()
+    replaced, at = text, 0
+    while found := _NON_ASCII_CHAR.search(replaced, at):
+        folded = _TABLE[ord(found.group())]
+        if not folded.isascii():
+            break
+        # the text before the character is ASCII, and stays where it is
+        replaced, at = replaced.replace(found.group(), folded), found.start()
+    else:
+        return replaced.lower()
+    return fold_runs(text)
+
+
+def fold_runs(text: str) -> str:
+    """The normal form of ``text``, lowering its ASCII runs and translating the others."""
     parts = _NON_ASCII.split(text)
     parts[0::2] = [part.lower() for part in parts[0::2]]
     parts[1::2] = [part.translate(_TABLE) for part in parts[1::2]]
@@ -228,6 +248,18 @@ def word_keys(word: str, language: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k in keys if k != word))
 
 
+def reduplication_base(word: str, language: str | None) -> str | None:
+    """The base of a reduplicated normal word (``sanksi`` of ``sanksi-sanksi``, ``pejabat`` of
+    ``pejabat-pejabatnya``, and of the informal ``sanksi2`` in Indonesian), else None."""
+    if "-" in word:
+        first, _, second = word.partition("-")
+        return first if first and "-" not in second and second.startswith(first) else None
+    if language == "id" and word.endswith("2"):
+        match = _REDUP_DIGIT.match(word)
+        return match.group(1) if match else None
+    return None
+
+
 # ASCII characters that separate words (everything but letters, digits, _, - and ').
 _SEPARATORS = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_-'")}
 
@@ -239,22 +271,40 @@ def split_words_regex(normal: str) -> tuple[list[str], list[int]]:
 
 
 def split_words(normal: str) -> tuple[list[str], list[int]]:
-    """Words of a normal text and their start offsets.
+    """Words of a normal text and their start offsets."""
+    slots, starts, _ = split_slots(normal)
+    if starts is not None:
+        return slots, starts
+    return list(filter(None, slots)), list(compress(slot_starts(slots), slots))
+
+
+def split_slots(
+    normal: str, cuts: Sequence[int] = ()
+) -> tuple[list[str], list[int] | None, list[int]]:
+    """The words of a normal text as slots, their start offsets when already known, and for
+    each offset in ``cuts`` (the start of a text joined to the others) the slot it begins at.
 
     Most normal text is ASCII (folding strips accents and unifies quotes); there, separators
-    become spaces with a C-level translate and a plain split finds the words and their offsets
-    several times faster than the regex. Text where a hyphen or an apostrophe is not between two
-    word characters takes the regex, so both ways always give the same words.
+    become spaces with a C-level translate and splitting at each space gives the words, with an
+    empty slot wherever two separators meet, several times faster than the regex. A slot's
+    offset is the length of the slots before it plus one separator after each, worked out only
+    for the few slots that are quoted (None is returned for the offsets). Text where a hyphen or
+    an apostrophe is not between two word characters takes the regex, which gives the same words
+    without empty slots and with their offsets.
     """
-    if not normal.isascii():
-        return split_words_regex(normal)
-    spaced = normal.translate(_SEPARATORS)
-    if not _joins_words_only(spaced):
-        return split_words_regex(normal)
-    parts = spaced.split(" ")
-    # part i starts after the parts before it and one space for each of them
-    starts = list(map(add, accumulate(map(len, parts), initial=0), range(len(parts))))
-    return list(filter(None, parts)), list(compress(starts, parts))
+    if normal.isascii():
+        spaced = normal.translate(_SEPARATORS)
+        if _joins_words_only(spaced):
+            # the slot that begins at a cut has one separator before it for each slot before it
+            return spaced.split(" "), None, [spaced.count(" ", 0, cut) for cut in cuts]
+    words, starts = split_words_regex(normal)
+    return words, starts, [bisect_left(starts, cut) for cut in cuts]
+
+
+def slot_starts(slots: list[str]) -> list[int]:
+    """The offset of every slot that :func:`split_slots` gave without offsets."""
+    # slot i starts after the slots before it and one separator for each of them
+    return list(map(add, accumulate(map(len, slots), initial=0), range(len(slots))))
 
 
 def _joins_words_only(spaced: str) -> bool:
