@@ -517,9 +517,13 @@ class Daemon:
         """Load the config file again; on any error keep running the last good config."""
         if self.config_path is None:
             return False
+        seen = config_signature(self.config)  # what this attempt read, taken before reading
         try:
             new = await asyncio.to_thread(load_config, self.config_path)
         except ConfigError as e:
+            # The file watcher need not try the same broken files again (a SIGHUP with an edit
+            # would otherwise be rejected twice); the next edit is a change again.
+            self._watched, self._changed = seen, None
             self.metrics.config_reloaded(ok=False)
             await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
             return False

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -191,15 +192,26 @@ async def test_the_daemon_delivers_reloads_and_stops_gracefully(
         await wait_for(lambda: len(receiver.deliveries) == 1)
         assert receiver.deliveries[0].json["data"]["rule"]["id"] == "belarus"
 
-        config.write_text("rules: [oops\n")
+        # An edit the file watcher sees, and a SIGHUP right away: rejected once, not twice.
+        config.write_text("#" * 1000 + "\nrules: [oops\n")  # room for the next edit
         proc.send_signal(signal.SIGHUP)
         await wait_for(lambda: any(e["event"] == "config.rejected" for e in events))
         rejected = next(e for e in events if e["event"] == "config.rejected")
-        assert rejected["problems"][0].startswith(f"{config}:2:1: YAML syntax error")
+        assert rejected["problems"][0].startswith(f"{config}:3:1: YAML syntax error")
+        await asyncio.sleep(1.5)  # three watch ticks
+        assert sum(e["event"] == "config.rejected" for e in events) == 1
 
-        config.write_text(text.format(extra="  - id: sanksi\n    query: 'sanksi'"))
+        # An edit the watcher cannot see (same size, same mtime): only SIGHUP reloads it.
+        unseen = config.stat()
+        good = text.format(extra="  - id: sanksi\n    query: 'sanksi'").encode()
+        config.write_bytes(good + b"#" * (unseen.st_size - len(good)))
+        os.utime(config, ns=(unseen.st_mtime_ns, unseen.st_mtime_ns))
+        await asyncio.sleep(1.5)
+        assert not any(e["event"] == "config.reloaded" for e in events)
+        sent = time.monotonic()
         proc.send_signal(signal.SIGHUP)
         await wait_for(lambda: any(e["event"] == "config.reloaded" for e in events))
+        assert time.monotonic() - sent < 2.0
         feeds.set(
             "seed.xml",
             seed_feed.replace(
