@@ -12,6 +12,8 @@ import asyncio
 import json
 import random
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -99,12 +101,18 @@ def make_config(write_config, state: str, receiver: Receiver):
     return make
 
 
-async def alerts_in(state: str, clock: FakeClock) -> list[dict[str, Any]]:
+@asynccontextmanager
+async def opened(state: str, clock: FakeClock) -> AsyncIterator[Store]:
     store = await Store.open(state, clock)
     try:
-        return await store.list_alerts(limit=100)
+        yield store
     finally:
         await store.close()
+
+
+async def alerts_in(state: str, clock: FakeClock) -> list[dict[str, Any]]:
+    async with opened(state, clock) as store:
+        return await store.list_alerts(limit=100)
 
 
 def posts(receiver: Receiver) -> list[tuple[str, str]]:
@@ -257,13 +265,10 @@ async def test_guids_that_change_on_every_fetch_give_no_repeat_alerts(
         ("article.matched", "belarus"),
         ("article.matched", "sanksi"),
     ]
-    store = await Store.open(state, clock)
-    try:
+    async with opened(state, clock) as store:
         [feed] = await store.list_feeds()
         assert feed["identity"] == "link"
         assert feed["entries"] == 1
-    finally:
-        await store.close()
 
 
 async def test_entries_that_leave_the_feed_and_come_back_are_not_new(
@@ -309,15 +314,12 @@ async def test_a_pruned_story_that_reappears_does_not_alert_again(
     capsys.readouterr()
     assert await asyncio.to_thread(main, ["prune", "--json", "--config", str(config)]) == 0
     assert '"entries": 0' in capsys.readouterr().out  # the real clock: nothing is old yet
-    store = await Store.open(state, clock)
-    try:
+    async with opened(state, clock) as store:
         counts = await prune(store, load_config(config).settings)
         assert counts["entries"] == 1
         assert counts["payloads"] == 2
         assert counts["tombstones"] == 0
         assert await store.count("alerts") == 2
-    finally:
-        await store.close()
 
     # It comes back, edited, and another outlet carries it too: still nothing.
     voa_copy = relinked(item, f"{TAGAR_LINK}?utm_campaign=again", "voa-copy")
@@ -365,8 +367,7 @@ async def test_retention_keeps_the_database_bounded(
         feeds.set("daily.xml", rss("Daily", *items))
         await run_once(config, clock)
         clock.advance(100 * 86400)
-    store = await Store.open(state, clock)
-    try:
+    async with opened(state, clock) as store:
         assert await store.count("entries") == 15
         counts = await prune(store, settings)
         # Day 4's entries are fresh (still listed); days 2-3 become tombstones; 0-1 go.
@@ -375,8 +376,6 @@ async def test_retention_keeps_the_database_bounded(
         assert await store.count("stories") == 9
         assert await store.count("entries", pruned_at=None) == 3
         assert await store.count("story_bands") == 0
-    finally:
-        await store.close()
     assert timedelta(seconds=settings.defaults.retention.tombstones) == timedelta(days=365)
 
 
@@ -456,10 +455,7 @@ async def test_items_that_all_link_to_the_home_page_are_each_their_own_story(
         if d.json["data"]["rule"]["id"] == "sanksi"
     ]
     assert sorted(sanksi) == ["Kabar 1", "Kabar 2", "Kabar 3"]
-    store = await Store.open(state, clock)
-    try:
+    async with opened(state, clock) as store:
         [feed] = await store.list_feeds()
         assert feed["identity"] == "guid"
         assert await store.count("stories") == 3
-    finally:
-        await store.close()
