@@ -875,11 +875,6 @@ class Store:
             ]
         return rows
 
-    async def story_reports(self, story_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-        """Every feed entry telling each story, first seen first ("also reported by")."""
-        async with self._read() as conn:
-            return await self._reports(conn, set(story_ids))
-
     async def _reports(
         self, conn: AsyncConnection, story_ids: set[int]
     ) -> dict[int, list[dict[str, Any]]]:
