@@ -29,8 +29,8 @@ import time
 import tracemalloc
 from itertools import accumulate
 
-from monitor.rules import Article, RuleDefinition, RuleSet, parse_query
-from monitor.rules.language import stemmer
+from monitor.stages.rules import Article, RuleDefinition, RuleSet, parse_query
+from monitor.stages.rules.language import stemmer
 
 CONSONANTS = "bcdfghjklmnprstwy"
 VOWELS = "aeiou"

@@ -127,9 +127,9 @@ feeds:
 async def run(args: argparse.Namespace, port: int) -> None:
     import aiohttp
 
+    from monitor.app.daemon import Daemon
+    from monitor.app.log import configure_logging
     from monitor.config import load_config
-    from monitor.daemon import Daemon
-    from monitor.log import configure_logging
 
     configure_logging(json=True, level="error")
     ablate(args.without)
@@ -162,11 +162,11 @@ async def run(args: argparse.Namespace, port: int) -> None:
 
 def ablate(parts: list[str]) -> None:
     """Turn off the parse skip or the group commit, to measure what each one saves."""
-    import monitor.pipeline
+    import monitor.flow.pipeline
     from monitor.store.batch import PollRecorder
 
     if "scan" in parts:
-        monitor.pipeline.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
+        monitor.flow.pipeline.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
     if "batch" in parts:
 
         async def alone(self: PollRecorder, intent: object) -> object:

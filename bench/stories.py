@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from matching import vocabulary
 
-from monitor.stories import band_keys, similarity, story_sketch
+from monitor.stages.stories import band_keys, similarity, story_sketch
 
 
 def sentence(rng: random.Random, vocab: list[str], weights: list[float]) -> str:

@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 
+from monitor.app.daemon import Daemon, OnceSummary
 from monitor.config import LoadedConfig, load_config
-from monitor.daemon import Daemon, OnceSummary
+from monitor.store import Store
+from monitor.store.schema import metadata
 from tests.evil_server import EvilServer
 
 DATA = Path(__file__).parent / "data"
@@ -340,3 +343,13 @@ async def run_once(config: Path | LoadedConfig, clock: FakeClock, **options: Any
     options.setdefault("parse_pool", None)
     async with Daemon(loaded, clock=clock, **options) as daemon:
         return await daemon.run_once()
+
+
+async def count_rows(store: Store, table: str, **where: Any) -> int:
+    """Rows in one of the store's tables matching column equalities."""
+    t = metadata.tables[table]
+    query = sa.select(sa.func.count()).select_from(t)
+    for column, value in where.items():
+        query = query.where(t.c[column] == value)
+    async with store.engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())

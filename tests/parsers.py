@@ -11,8 +11,8 @@ import os
 import time
 from collections.abc import Mapping
 
-from monitor.parse import parse_feed
-from monitor.types import ParsedFeed
+from monitor.base.types import ParsedFeed
+from monitor.stages.parse import parse_feed
 
 HANG = b"<!-- hang -->"
 SLOW = b"<!-- slow -->"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.addresses import classify_address
+from monitor.stages.addresses import classify_address
 
 REFUSED = [
     # IPv4

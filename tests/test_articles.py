@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.articles import resolve_language
-from monitor.types import ParsedEntry
+from monitor.base.types import ParsedEntry
+from monitor.stages.articles import resolve_language
 
 INDONESIAN = "Pemerintah akan menjatuhkan sanksi yang baru dan tidak akan mundur dari itu"
 ENGLISH = "The government said that it was not going to back down on the new sanctions"

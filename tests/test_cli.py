@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.parse import parse_feed
+from monitor.stages.parse import parse_feed
 from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 
 NEWSMON = [sys.executable, "-m", "monitor"]
@@ -557,7 +557,7 @@ async def test_feeds_shows_moved_failing_and_disabled_feeds(
     assert "status=disabled" in out
     assert "disabled 2026-11" in out
     assert f"  to poll it again: newsmon feeds enable {gone}" in out
-    assert out.splitlines()[-1] == "3 feeds: 1 disabled, 1 failing, 1 not_modified"
+    assert out.splitlines()[-1] == "3 feeds: 1 disabled, 1 failing, 1 ok"
 
     code, out, _ = await newsmon("feeds", "--json", "--config", str(config))
     rows = {row["url"]: row for row in map(json.loads, out.splitlines())}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
+from monitor.base.errors import ConfigError
+from monitor.base.units import format_duration, parse_duration, parse_size
 from monitor.config import load_config
-from monitor.config.units import format_duration, parse_duration, parse_size
-from monitor.errors import ConfigError
 
 GOOD = """\
 defaults:
@@ -334,7 +334,7 @@ rules:
     definition = rule.definition
     assert definition.fields == ("title", "summary", "content")
     assert definition.languages == ("id", "en")
-    from monitor.rules import Article
+    from monitor.stages.rules import Article
 
     hit = Article(title="Minsk kena sanksi", language="id", domains=("voaindonesia.com",))
     football = Article(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.decide import CHURN_CAP, Decider, identify
-from monitor.identity import canonical_url, content_hash, entry_key
-from monitor.types import ChangeKind, ParsedEntry, StoredEntry
+from monitor.base.types import ChangeKind, ParsedEntry, StoredEntry
+from monitor.stages.decide import CHURN_CAP, Decider, identify
+from monitor.stages.identity import canonical_url, content_hash, entry_key
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

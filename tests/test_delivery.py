@@ -17,28 +17,31 @@ from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 from structlog.testing import capture_logs
 
-from monitor.config import load_config
-from monitor.config.schema import WebhookSinkSpec
-from monitor.daemon import Daemon
-from monitor.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
-from monitor.errors import SinkError, SinkGone
-from monitor.sinks import WebhookSink
-from monitor.store import FeedSchedule, Store
-from monitor.types import (
+from monitor.app.daemon import Daemon
+from monitor.base.errors import SinkError, SinkGone
+from monitor.base.settings import WebhookSinkSpec
+from monitor.base.types import (
     Alert,
     AlertDraft,
+    AlertKind,
     ChangeKind,
     EntryChange,
     EntryWrite,
     FeedUpdateIntent,
     ParsedEntry,
+    PollStatus,
 )
+from monitor.config import load_config
+from monitor.flow.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
+from monitor.stages.sinks import WebhookSink
+from monitor.store import FeedSchedule, Store
 from tests.conftest import (
     WEBHOOK_SECRET,
     Delivery,
     FakeClock,
     Receiver,
     ReceiverFactory,
+    count_rows,
     run_once,
 )
 
@@ -47,7 +50,7 @@ ALERT = Alert(
     "msg_abc",
     "hook",
     "rule",
-    "article.matched",
+    AlertKind.MATCHED,
     {
         "type": "article.matched",
         "timestamp": "2026-11-25T12:00:00Z",
@@ -172,10 +175,13 @@ async def outbox(tmp_path, clock: FakeClock) -> AsyncIterator[Store]:
     [feed] = await store.claim_due_feeds("n1", 60, 1, due_before=clock.now + timedelta(days=1))
     entry = ParsedEntry("g", "https://a.example/1", "t", "", "", None)
     change = EntryChange(ChangeKind.NEW, "g", entry, entry.link, "h", None, True)
-    draft = AlertDraft("msg_1", "hook", "rule", "article.matched", ALERT.payload)
+    draft = AlertDraft("msg_1", "hook", "rule", AlertKind.MATCHED, ALERT.payload)
     now = clock.now
     await store.record_update(
-        FeedUpdateIntent(feed.id, now, now, "ok", entries=(EntryWrite(change, (), (draft,)),)), "n1"
+        FeedUpdateIntent(
+            feed.id, now, now, PollStatus.OK, entries=(EntryWrite(change, (), (draft,)),)
+        ),
+        "n1",
     )
     yield store
     await store.close()
@@ -261,7 +267,7 @@ async def test_a_sink_is_disabled_once_however_many_deliveries_hear_410(
         events = [e["event"] for e in logs]
         assert events.count("sink.disabled") == 1
         assert events.count("alert.held") == 3
-        assert await store.count("alerts", state="pending") == 4
+        assert await count_rows(store, "alerts", state="pending") == 4
     finally:
         await store.close()
 
@@ -392,13 +398,13 @@ async def enqueue(store: Store, sinks: tuple[str, ...], count: int) -> None:
         entry = ParsedEntry(f"g{i}", f"https://a.example/{i}", "t", "", "", None)
         change = EntryChange(ChangeKind.NEW, f"g{i}", entry, entry.link, f"h{i}", None, True)
         drafts = tuple(
-            AlertDraft(f"msg_{name}_{i}", name, "rule", "article.matched", ALERT.payload)
+            AlertDraft(f"msg_{name}_{i}", name, "rule", AlertKind.MATCHED, ALERT.payload)
             for name in sinks
         )
         writes.append(EntryWrite(change, (), drafts))
     now = store.now()
     await store.record_update(
-        FeedUpdateIntent(feed.id, now, now, "ok", entries=tuple(writes)), "n1"
+        FeedUpdateIntent(feed.id, now, now, PollStatus.OK, entries=tuple(writes)), "n1"
     )
 
 
@@ -449,7 +455,7 @@ async def test_a_hung_sink_never_delays_another_in_the_daemon_lanes(
     try:
         async with asyncio.timeout(10):
             dispatcher.pump()
-            while await two_sink_outbox.count("alerts", sink="fast", state="delivered") < 10:
+            while await count_rows(two_sink_outbox, "alerts", sink="fast", state="delivered") < 10:
                 await asyncio.sleep(0.01)
             assert len(receiver.deliveries) == 10
             assert len(hung.deliveries) == 4  # its lane is full; nothing else is held
@@ -484,7 +490,7 @@ async def test_a_hung_sink_with_a_wide_lane_leaves_the_others_their_connections(
                 while len(hung.deliveries) < 16:  # the hung sink holds all it may
                     await asyncio.sleep(0.01)
                 await enqueue(store, ("fast",), 20)
-                while await store.count("alerts", sink="fast", state="delivered") < 20:
+                while await count_rows(store, "alerts", sink="fast", state="delivered") < 20:
                     daemon.dispatcher.pump()  # as the daemon's deliver tick does
                     await asyncio.sleep(0.05)
             assert len(receiver.deliveries) == 20
@@ -536,7 +542,7 @@ async def test_the_daemon_lanes_pace_a_rated_sink_one_claim_per_slot(
     try:
         async with asyncio.timeout(20):
             dispatcher.pump()
-            while await two_sink_outbox.count("alerts", state="delivered") < 20:
+            while await count_rows(two_sink_outbox, "alerts", state="delivered") < 20:
                 await asyncio.sleep(0.01)
     finally:
         dispatcher.stop()

@@ -13,9 +13,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from monitor.config import load_config
-from monitor.digest import digest_trigger, latest_fire
+from monitor.flow.digest import digest_trigger, latest_fire
 from monitor.store import Store
-from tests.conftest import FakeClock, FeedServer, Receiver, run_once
+from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 from tests.test_end_to_end import SECRET, with_item
 
 SCHEMA = json.loads(
@@ -140,8 +140,8 @@ async def test_a_digest_sink_gets_one_digest_per_fire_time_of_everything_since_t
 
     store = await Store.open(state, clock)
     try:
-        assert await store.count("alerts", sink="morning", state="digested") == 3
-        assert await store.count("alerts", kind="digest", state="delivered") == 2
+        assert await count_rows(store, "alerts", sink="morning", state="digested") == 3
+        assert await count_rows(store, "alerts", kind="digest", state="delivered") == 2
         listed = await store.list_alerts(sink="morning")
         assert {row["digest_id"] for row in listed if row["kind"] != "digest"} == {
             d.headers["webhook-id"] for d in receiver.deliveries if d.json["type"] == "digest"
@@ -154,7 +154,8 @@ async def test_two_nodes_cutting_the_same_digest_make_one(
     digest_config: Path, feeds: FeedServer, seed_feed: bytes, clock: FakeClock, state: str
 ) -> None:
     """The digest's id comes from the sink and the fire time: a second cut finds nothing."""
-    from monitor.alerts import digest_id, digest_payload
+    from monitor.base.ids import digest_id
+    from monitor.stages.alerts import digest_payload
 
     feeds.set("seed.xml", seed_feed)
     await run_once(digest_config, clock)
@@ -169,7 +170,7 @@ async def test_two_nodes_cutting_the_same_digest_make_one(
             for store in stores
         ]
         assert counts == [2, 0]
-        assert await stores[0].count("alerts", kind="digest") == 1
+        assert await count_rows(stores[0], "alerts", kind="digest") == 1
     finally:
         for store in stores:
             await store.close()
@@ -232,7 +233,7 @@ async def test_the_daemon_runs_one_cron_job_per_digest_sink_in_its_time_zone(
     for the sink that sends at once; a reload that drops the digest removes the job."""
     from zoneinfo import ZoneInfo
 
-    from monitor.daemon import Daemon
+    from monitor.app.daemon import Daemon
 
     feeds.set("seed.xml", seed_feed)
     stop = asyncio.Event()

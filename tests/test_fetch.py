@@ -14,10 +14,16 @@ import pytest
 from yarl import URL
 
 from monitor import __version__
-from monitor.addresses import classify_address
-from monitor.errors import AddressRefused, BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError
-from monitor.fetch import USER_AGENT, Fetcher, make_session
-from monitor.types import FetchResult
+from monitor.base.errors import (
+    AddressRefused,
+    BodyTooLarge,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+)
+from monitor.base.types import FetchResult
+from monitor.stages.addresses import classify_address
+from monitor.stages.fetch import USER_AGENT, Fetcher, make_session
 from tests.evil_server import EvilServer, gzip_bomb
 
 MiB = 1024 * 1024

@@ -16,11 +16,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
+from monitor.app.daemon import Daemon
+from monitor.app.metrics import Metrics
+from monitor.base.errors import ConfigError
+from monitor.base.listen import split_listen
 from monitor.config import load_config
-from monitor.config.listen import split_listen
-from monitor.daemon import Daemon
-from monitor.errors import ConfigError
-from monitor.metrics import Metrics
 from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 from tests.test_cli import NEWSMON, newsmon, read_log
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import NotAFeed, ParseError, ParseTimeout, UnsafeXML
-from monitor.parse import ParsePool, parse_feed, parse_in
-from monitor.xmlsafe import MAX_EXPANSION
+from monitor.base.errors import NotAFeed, ParseError, ParseTimeout, UnsafeXML
+from monitor.stages.parse import ParsePool, parse_feed, parse_in
+from monitor.stages.xmlsafe import MAX_EXPANSION
 from tests.parsers import DIE, GREEDY, HANG, SLOW
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>

@@ -20,8 +20,8 @@ import pytest
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from monitor.app.daemon import Daemon, OnceSummary
 from monitor.config import load_config
-from monitor.daemon import Daemon, OnceSummary
 from monitor.store import Store
 from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver, run_once
 from tests.evil_server import EvilServer

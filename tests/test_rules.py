@@ -8,9 +8,9 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from monitor.rules import Article, QueryError, RuleDefinition, RuleSet, parse_query
-from monitor.rules.engine import REGEX_TIMEOUT, CompiledRule
-from monitor.rules.query import (
+from monitor.stages.rules import Article, QueryError, RuleDefinition, RuleSet, parse_query
+from monitor.stages.rules.engine import REGEX_TIMEOUT, CompiledRule
+from monitor.stages.rules.query import (
     CASE,
     EXACT,
     FAMILY,
@@ -72,7 +72,7 @@ def test_sanksi_matches_its_family_and_not_its_false_friends(word: str, expected
 
 
 def test_html_soft_hyphens_are_removed_when_feed_html_becomes_text() -> None:
-    from monitor.rules import html_to_text
+    from monitor.base.text import html_to_text
 
     assert matches("sanksi", html_to_text("<p>Pemerintah sank&shy;si pejabat</p>"))
 
@@ -372,7 +372,7 @@ def test_many_rules_share_terms_and_only_hit_rules_are_evaluated(
 def test_a_full_word_cache_starts_again_and_matches_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from monitor.rules import engine
+    from monitor.stages.rules import engine
 
     queries = [("a", '"sanksi baru" OR Belarus*', None), ("b", "gempa NEAR/2 Cianjur", None)]
     texts = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.scan import scan_fingerprint
+from monitor.stages.scan import scan_fingerprint
 
 ITEM = (
     b"<item><guid>1</guid><title>Sanksi baru</title>%s"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.httpdate import parse_retry_after
-from monitor.schedule import (
+from monitor.base.httpdate import parse_retry_after
+from monitor.stages.schedule import (
     PollHints,
     PollPolicy,
     cache_lifetime,

@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from monitor.base.errors import SinkError
+from monitor.base.settings import EmailSinkSpec
+from monitor.base.types import Alert, AlertKind
 from monitor.config import load_config
-from monitor.config.schema import EmailSinkSpec
-from monitor.errors import SinkError
-from monitor.message import Renderer, escape_discord, escape_slack, plain
-from monitor.sinks import EmailSink
+from monitor.stages.message import Renderer, escape_discord, escape_slack, plain
+from monitor.stages.sinks import EmailSink
 from monitor.store import Store
-from monitor.types import Alert
 from tests.conftest import FakeClock, FeedServer, Receiver, run_once
 
 EVIL_ITEM = (
@@ -271,8 +271,8 @@ async def test_telegram_flood_control_wait_is_honoured(chat: ChatServer) -> None
     """Telegram's 429 carries its wait in the JSON body, not always in a header."""
     from aiohttp import ClientSession
 
-    from monitor.config.schema import TelegramSinkSpec
-    from monitor.sinks import TelegramSink
+    from monitor.base.settings import TelegramSinkSpec
+    from monitor.stages.sinks import TelegramSink
 
     chat.telegram_answers.append(
         web.json_response(
@@ -304,7 +304,7 @@ def evil_alert(title: str) -> Alert:
             "hits": [],
         },
     }
-    return Alert("msg_evil", "mail", "r", "article.matched", payload, 1, datetime.now(UTC))
+    return Alert("msg_evil", "mail", "r", AlertKind.MATCHED, payload, 1, datetime.now(UTC))
 
 
 async def test_email_headers_cannot_be_injected_even_from_a_raw_payload(smtp: Mailbox) -> None:

@@ -11,9 +11,9 @@ import pytest
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from monitor.app.daemon import Daemon
 from monitor.config import load_config
-from monitor.daemon import Daemon
-from monitor.parse import ParsePool
+from monitor.stages.parse import ParsePool
 from monitor.store import Store
 from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver
 from tests.evil_server import EvilServer

@@ -11,21 +11,23 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from monitor.errors import StoreError
-from monitor.store import FeedSchedule, Store
-from monitor.store.schema import metadata
-from monitor.types import (
+from monitor.base.errors import StoreError
+from monitor.base.types import (
     AlertDraft,
+    AlertKind,
     ChangeKind,
     EntryChange,
     EntryWrite,
     FeedRhythm,
     FeedUpdateIntent,
     ParsedEntry,
+    PollStatus,
     RedirectSeen,
     Relocation,
 )
-from tests.conftest import FakeClock
+from monitor.store import FeedSchedule, Store
+from monitor.store.schema import metadata
+from tests.conftest import FakeClock, count_rows
 
 DAY = timedelta(days=1)
 
@@ -41,7 +43,7 @@ def new_entry(key: str, alert_ids: tuple[str, ...] = ()) -> EntryWrite:
     entry = ParsedEntry(key, f"https://a.example/{key}", f"title {key}", "", "body", None)
     change = EntryChange(ChangeKind.NEW, key, entry, entry.link, f"hash-{key}", None, True)
     alerts = tuple(
-        AlertDraft(i, "hook", f"rule-{i}", "article.matched", {"n": i}) for i in alert_ids
+        AlertDraft(i, "hook", f"rule-{i}", AlertKind.MATCHED, {"n": i}) for i in alert_ids
     )
     return EntryWrite(change, (("rule", [{"text": "x"}]),) if alerts else (), alerts)
 
@@ -49,7 +51,13 @@ def new_entry(key: str, alert_ids: tuple[str, ...] = ()) -> EntryWrite:
 def intent(store: Store, feed_id: int, *entries: EntryWrite, etag: str = "e1") -> FeedUpdateIntent:
     now = store.now()
     return FeedUpdateIntent(
-        feed_id, now, now + timedelta(minutes=10), "ok", etag=etag, body_hash="b", entries=entries
+        feed_id,
+        now,
+        now + timedelta(minutes=10),
+        PollStatus.OK,
+        etag=etag,
+        body_hash="b",
+        entries=entries,
     )
 
 
@@ -74,7 +82,7 @@ async def test_reopening_migrated_state_keeps_it(state: str, clock: FakeClock) -
     await first.close()
     second = await Store.open(state, clock)
     try:
-        assert await second.count("feeds") == 1
+        assert await count_rows(second, "feeds") == 1
     finally:
         await second.close()
 
@@ -101,7 +109,7 @@ async def test_a_node_that_lost_its_lease_records_nothing(store: Store, clock: F
     assert await claim_one(store, "n2") == feed_id
     outcome = await store.record_update(intent(store, feed_id, new_entry("a", ("msg_a",))), "n1")
     assert not outcome.recorded
-    assert await store.count("entries") == 0
+    assert await count_rows(store, "entries") == 0
     assert (await store.record_update(intent(store, feed_id, new_entry("a")), "n2")).recorded
 
 
@@ -112,11 +120,11 @@ async def test_an_update_is_one_transaction(store: Store) -> None:
     broken = EntryWrite(
         new_entry("a").change,
         (),
-        (AlertDraft("msg_x", "hook", "rule", "article.matched", {"bad": {1, 2}}),),
+        (AlertDraft("msg_x", "hook", "rule", AlertKind.MATCHED, {"bad": {1, 2}}),),
     )
     with pytest.raises(Exception, match="JSON serializable"):
         await store.record_update(intent(store, feed_id, broken, etag="new"), "n1")
-    assert await store.count("entries") == 0
+    assert await count_rows(store, "entries") == 0
     [feed] = await store.list_feeds()
     assert feed["last_status"] is None
     assert (await store.record_update(intent(store, feed_id, new_entry("a")), "n1")).recorded
@@ -134,8 +142,8 @@ async def test_the_outbox_refuses_a_second_alert_for_the_same_story(
     feed_id = await claim_one(store)
     outcome = await store.record_update(intent(store, feed_id, new_entry("a", ("msg_1",))), "n1")
     assert outcome.alerts == 0
-    assert await store.count("alerts") == 1
-    assert await store.count("entries") == 1
+    assert await count_rows(store, "alerts") == 1
+    assert await count_rows(store, "entries") == 1
 
 
 async def test_alert_claims_leases_and_outcomes(store: Store, clock: FakeClock) -> None:
@@ -185,7 +193,7 @@ async def test_an_outcome_after_the_lease_was_lost_changes_nothing(
     await store.mark_delivered(taken.id)
     await store.mark_dead(slow.id, "n1", "HTTP 500", attempt=1)
     await store.mark_dead(taken.id, "n2", "HTTP 500", attempt=2)  # settled already
-    assert await store.count("alerts", id=slow.id, state="delivered") == 1
+    assert await count_rows(store, "alerts", id=slow.id, state="delivered") == 1
 
     # One node, two claims of one row (the first outlived its lease): the attempt tells them apart.
     [first] = await store.claim_alerts("n1", 30, 1)
@@ -193,9 +201,9 @@ async def test_an_outcome_after_the_lease_was_lost_changes_nothing(
     [second] = await store.claim_alerts("n1", 30, 1)
     assert first.id == second.id
     await store.mark_dead(first.id, "n1", "gave up", attempt=first.attempts)
-    assert await store.count("alerts", id=first.id, state="pending") == 1
+    assert await count_rows(store, "alerts", id=first.id, state="pending") == 1
     await store.mark_dead(second.id, "n1", "gave up", attempt=second.attempts)
-    assert await store.count("alerts", id=first.id, state="dead") == 1
+    assert await count_rows(store, "alerts", id=first.id, state="dead") == 1
 
 
 async def test_an_acknowledgement_settles_a_row_whoever_holds_it(
@@ -262,7 +270,9 @@ async def test_a_shorter_interval_brings_the_next_poll_forward(
     await store.sync_feeds([FeedSchedule("http://a.example/f", None, 86400)])
     feed_id = await claim_one(store)
     now = clock.now
-    await store.record_update(FeedUpdateIntent(feed_id, now, now + timedelta(days=1), "ok"), "n1")
+    await store.record_update(
+        FeedUpdateIntent(feed_id, now, now + timedelta(days=1), PollStatus.OK), "n1"
+    )
     await store.sync_feeds([FeedSchedule("http://a.example/f", None, 60)])
     [row] = await store.list_feeds()
     assert row["next_poll_at"] == now + timedelta(seconds=60)
@@ -302,7 +312,7 @@ async def test_claims_by_sink_and_kind_and_never_for_a_disabled_sink(
     assert await store.disable_sink("hook", "HTTP 410 Gone")
     assert not await store.disable_sink("hook", "again")  # already disabled: one event
     assert await store.claim_alerts("n1", 60, 10) == []
-    assert await store.count("alerts", state="pending") == 2
+    assert await count_rows(store, "alerts", state="pending") == 2
     assert await store.enable_sink("hook")
     assert [a.id for a in await store.claim_alerts("n1", 60, 10, sink="hook")] == ["m1", "m2"]
 
@@ -336,7 +346,13 @@ def poll(
     store: Store, feed_id: int, status: str = "not_modified", **fields: object
 ) -> FeedUpdateIntent:
     now = store.now()
-    return FeedUpdateIntent(feed_id, now, now + timedelta(minutes=10), status, **fields)  # type: ignore[arg-type]
+    return FeedUpdateIntent(
+        feed_id,
+        now,
+        now + timedelta(minutes=10),
+        PollStatus(status),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 async def test_entry_less_polls_are_recorded_together_and_a_lost_lease_only_drops_its_own(
@@ -504,10 +520,10 @@ async def test_upgrading_to_stories_keeps_entries_matches_and_alerts(
 
     store = await Store.open(state, clock)
     try:
-        assert await store.count("entries") == 3
-        assert await store.count("matches") == 3
-        assert await store.count("alerts") == 3
-        assert await store.count("stories") == 2
+        assert await count_rows(store, "entries") == 3
+        assert await count_rows(store, "matches") == 3
+        assert await count_rows(store, "alerts") == 3
+        assert await count_rows(store, "stories") == 2
         async with store._engine.connect() as conn:
             rows = (
                 await conn.execute(sa.text("SELECT id, story_id, last_seen_at FROM entries"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.stories import (
-    SAME_STORY,
+from monitor.base.settings import SAME_STORY
+from monitor.stages.stories import (
     band_keys,
     material_hash,
     pack,

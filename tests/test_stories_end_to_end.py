@@ -21,10 +21,10 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.daemon import prune
-from monitor.message import Renderer
+from monitor.flow.retention import prune
+from monitor.stages.message import Renderer
 from monitor.store import Store
-from tests.conftest import WEBHOOK_SECRET, FakeClock, FeedServer, Receiver, run_once
+from tests.conftest import WEBHOOK_SECRET, FakeClock, FeedServer, Receiver, count_rows, run_once
 from tests.test_digest import check_payload
 
 TAGAR_LINK = "https://www.tagar.id/belarusia-dan-rusia-tanggapi-ancaman-politik-eksternal"
@@ -314,7 +314,7 @@ async def test_a_pruned_story_that_reappears_does_not_alert_again(
         assert counts["entries"] == 1
         assert counts["payloads"] == 2
         assert counts["tombstones"] == 0
-        assert await store.count("alerts") == 2
+        assert await count_rows(store, "alerts") == 2
 
     # It comes back, edited, and another outlet carries it too: still nothing.
     voa_copy = relinked(item, f"{TAGAR_LINK}?utm_campaign=again", "voa-copy")
@@ -363,14 +363,14 @@ async def test_retention_keeps_the_database_bounded(
         await run_once(config, clock)
         clock.advance(100 * 86400)
     async with opened(state, clock) as store:
-        assert await store.count("entries") == 15
+        assert await count_rows(store, "entries") == 15
         counts = await prune(store, settings)
         # Day 4's entries are fresh (still listed); days 2-3 become tombstones; 0-1 go.
         assert counts["tombstones"] == 6
-        assert await store.count("entries") == 9
-        assert await store.count("stories") == 9
-        assert await store.count("entries", pruned_at=None) == 3
-        assert await store.count("story_bands") == 0
+        assert await count_rows(store, "entries") == 9
+        assert await count_rows(store, "stories") == 9
+        assert await count_rows(store, "entries", pruned_at=None) == 3
+        assert await count_rows(store, "story_bands") == 0
     assert timedelta(seconds=settings.defaults.retention.tombstones) == timedelta(days=365)
 
 
@@ -453,4 +453,4 @@ async def test_items_that_all_link_to_the_home_page_are_each_their_own_story(
     async with opened(state, clock) as store:
         [feed] = await store.list_feeds()
         assert feed["identity"] == "guid"
-        assert await store.count("stories") == 3
+        assert await count_rows(store, "stories") == 3

@@ -8,17 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.rules.text import (
+from monitor.base.text import (
     NormalText,
-    Words,
     fold,
     fold_runs,
     html_to_text,
     split_words,
     split_words_regex,
-    tokenize,
-    word_keys,
 )
+from monitor.stages.rules.words import Words, tokenize, word_keys
 
 # Text drawn from all of Unicode, and text biased toward the characters that make trouble.
 TRICKY = (

@@ -16,13 +16,13 @@ from typing import Any
 
 import pydantic
 
-from monitor.config import schema
-from monitor.config.listen import HttpSpec
+from monitor.base import settings as schema
+from monitor.base.errors import ConfigError, Position, Problem
+from monitor.base.listen import HttpSpec
+from monitor.base.settings import RuleSpec, Settings
 from monitor.config.rulecheck import check_rules
-from monitor.config.schema import RuleSpec, Settings
 from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
-from monitor.errors import ConfigError, Position, Problem
-from monitor.rules import RuleSet
+from monitor.stages.rules import RuleSet
 
 INCLUDABLE = ("feeds", "rules", "groups")
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.base.errors import Position, Problem
 from monitor.config.yamldoc import Document, PathKey
-from monitor.errors import Position, Problem
-from monitor.rules import QueryError, RuleDefinition, lint_query, parse_query
-from monitor.rules.query import And, Node, Not, Or, needs_a_hit
+from monitor.stages.rules import QueryError, RuleDefinition, lint_query, parse_query
+from monitor.stages.rules.query import And, Node, Not, Or, needs_a_hit
 
 TEXT_FIELDS = ("title", "summary", "content")
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from monitor.errors import Position, Problem
+from monitor.base.errors import Position, Problem
 
 PathKey = tuple[str | int, ...]
 

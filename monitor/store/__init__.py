@@ -1,6 +1,33 @@
-"""The state store (SQLite by default, PostgreSQL for several nodes)."""
+"""The state store (SQLite by default, PostgreSQL for several nodes), split by domain.
 
-from monitor.store.entries import StoryPolicy
-from monitor.store.store import FeedSchedule, RecordOutcome, SinkSync, StateTally, Store
+=========================  ==========================================================
+:mod:`.core`               the engine, opening (migrations, the single-node lock)
+:mod:`.feeds`              syncing configured feeds, claiming due ones, recording polls
+:mod:`.entries`            a feed's stored entries and stories, for deciding a poll
+:mod:`.recording`          one poll's entries, stories, revisions, matches, outbox rows
+:mod:`.outbox`             claiming and settling alerts; sinks on and off
+:mod:`.digests`            cutting a sink's digest
+:mod:`.reports`            what the commands and metrics show
+:mod:`.retention`          forgetting what is old
+=========================  ==========================================================
+
+:class:`Store` is all of them over one engine. Its consumers each type against the slice they
+use (a ``Protocol`` beside the consumer: :class:`monitor.flow.pipeline.PipelineStore`, ...).
+The store stores what it is handed: it imports base types and pure stage functions (story
+sketches), never an engine that reads or matches feeds.
+"""
+
+from monitor.stages.stories import StoryPolicy
+from monitor.store.digests import DigestStore
+from monitor.store.entries import EntryStore
+from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
+from monitor.store.outbox import OutboxStore, SinkSync
+from monitor.store.reports import ReportStore, StateTally
+from monitor.store.retention import RetentionStore
+
+
+class Store(FeedStore, EntryStore, DigestStore, OutboxStore, ReportStore, RetentionStore):
+    """The whole store: every domain over one engine (see the module docstring)."""
+
 
 __all__ = ["FeedSchedule", "RecordOutcome", "SinkSync", "StateTally", "Store", "StoryPolicy"]

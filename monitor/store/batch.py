@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from monitor.store.store import RecordOutcome, Store
-from monitor.types import FeedUpdateIntent
+from monitor.base.types import FeedUpdateIntent
+from monitor.store.feeds import FeedStore, RecordOutcome
 
 
 class PollRecorder:
-    def __init__(self, store: Store, node: str) -> None:
+    def __init__(self, store: FeedStore, node: str) -> None:
         self.store = store
         self.node = node
         self.commits = 0

@@ -1,0 +1,160 @@
+"""``newsmon feeds``: each feed's state; ``feeds enable URL``; ``newsmon discover URL``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from monitor.base.types import MALFORMED
+from monitor.cli.common import OK, PROBLEM, load, plural, print_json, when, with_store
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    feeds = commands.add_parser("feeds", parents=[common], help="feed status")
+    feeds.set_defaults(func=cmd_feeds)
+    feed_actions = feeds.add_subparsers(dest="action", metavar="ACTION")
+    enable = feed_actions.add_parser(
+        "enable", parents=[common], help="poll a feed disabled by 410 Gone again"
+    )
+    enable.add_argument("url")
+
+    discover = commands.add_parser(
+        "discover", parents=[common], help="find the feeds a site or article URL links to"
+    )
+    discover.add_argument("url")
+    discover.add_argument(
+        "--allow-private", action="store_true", help="allow loopback and private addresses"
+    )
+    discover.set_defaults(func=cmd_discover)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    loaded = load(args)
+    if loaded is None:
+        return PROBLEM
+    if args.action == "enable":
+        enabled = asyncio.run(with_store(loaded, lambda store: store.enable_feed(args.url)))
+        if not enabled:
+            print(f"no disabled feed with URL {args.url}", file=sys.stderr)
+            return PROBLEM
+        print(f"{args.url}: enabled, polled at the next tick")
+        return OK
+    rows = asyncio.run(with_store(loaded, lambda store: store.list_feeds()))
+    if args.json:
+        for row in rows:
+            print_json(row)
+        return OK
+    for row in rows:
+        _print_feed(row)
+    states = Counter(row["state"] for row in rows)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    print(f"{plural(len(rows), 'feed')}: {summary}" if rows else "no feeds yet")
+    return OK
+
+
+def _print_feed(row: dict[str, Any]) -> None:
+    print(
+        f"{row['url']}\n  {row['name'] or row['title'] or ''}  status={row['state']}  "
+        f"last_poll={row['last_status'] or '-'}  last_success={when(row['last_success_at'])}  "
+        f"failures={row['consecutive_failures']}  next={when(row['next_poll_at'])}  "
+        f"entries={row['entries']}"
+    )
+    if row["effective_url"]:
+        why = {"moved": "it moved permanently", "discovered": "the URL is a page linking to it"}
+        reason = why.get(row["effective_url_source"], row["effective_url_source"])
+        print(f"  fetched from {row['effective_url']} ({reason}; the config URL stays its name)")
+    if row["disabled_at"]:
+        print(f"  disabled {when(row['disabled_at'])}: {row['disabled_reason']}")
+        print(f"  to poll it again: newsmon feeds enable {row['url']}")
+    elif row["failing_since"]:
+        print(f"  failing since {when(row['failing_since'])}; still retried")
+    if row["last_error"] and not row["disabled_at"]:
+        label = "warning" if row["last_error_kind"] == MALFORMED else "error"
+        print(f"  {label} ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+    if row["identity"] != "guid":
+        how = {"link": "links (its GUIDs repeat or change)", "hash": "text (its links repeat)"}
+        print(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from monitor.base.settings import Settings
+
+    settings = Settings()
+    if Path(args.config).exists():
+        loaded = load(args)
+        if loaded is None:
+            return PROBLEM
+        settings = loaded.settings
+    report = asyncio.run(_discover(args.url, settings, args.allow_private))
+    if args.json:
+        print_json(report)
+    else:
+        _print_discovery(report)
+    return OK if report["feeds"] else PROBLEM
+
+
+async def _discover(url: str, settings: Any, allow_private: bool) -> dict[str, Any]:
+    """What ``url`` is: a feed, or a page and the feeds it links to (each one tried)."""
+    from monitor.base.errors import NotAFeed, UpdateError
+    from monitor.stages.discover import find_feed_links
+    from monitor.stages.fetch import Fetcher, make_session
+    from monitor.stages.parse import parse_feed
+
+    defaults = settings.defaults
+    session = make_session(concurrency=4, per_host=2, user_agent=defaults.user_agent)
+    fetcher = Fetcher(session, defaults.max_body)
+
+    async def read(target: str) -> tuple[dict[str, Any], list[Any]]:
+        """A report on ``target``, and the feed links if it is an HTML page."""
+        try:
+            fetched = await fetcher.fetch(
+                target,
+                etag=None,
+                last_modified=None,
+                deadline=defaults.timeout,
+                allow_private=allow_private or defaults.allow_private,
+            )
+            assert fetched.body is not None
+            feed = parse_feed(fetched.body, fetched.url, fetched.headers)
+        except NotAFeed as e:
+            links = find_feed_links(fetched.body or b"", fetched.url) if e.links else []
+            return {"url": target, "error": e.message}, links
+        except UpdateError as e:
+            return {"url": target, "error": e.message}, []
+        return {"url": target, "title": feed.title, "entries": len(feed.entries)}, []
+
+    try:
+        first, links = await read(url)
+        report: dict[str, Any] = {"url": url, "is_feed": "entries" in first, "feeds": []}
+        if "entries" in first:
+            report["feeds"].append(first)
+        elif not links:
+            report["error"] = first["error"]
+        for link in links:
+            found, _ = await read(link.url)
+            report["feeds"].append(
+                {"type": link.type, **found, "title": found.get("title") or link.title}
+            )
+        return report
+    finally:
+        await session.close()
+
+
+def _print_discovery(report: dict[str, Any]) -> None:
+    url = report["url"]
+    if report["is_feed"]:
+        [feed] = report["feeds"]
+        print(f"{url} is a feed: {feed['title'] or '(untitled)'}, {feed['entries']} entries")
+        return
+    if "error" in report:
+        print(f"{url}: {report['error']}")
+        return
+    print(f"{url} is an HTML page; it links to {plural(len(report['feeds']), 'feed')}:")
+    for feed in report["feeds"]:
+        title = f"  {feed['title']!r}" if feed.get("title") else ""
+        state = f"{feed['entries']} entries" if "entries" in feed else f"error: {feed['error']}"
+        print(f"  {feed['url']}  ({feed['type']}){title}  {state}")

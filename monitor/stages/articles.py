@@ -1,0 +1,45 @@
+"""From a parsed entry to the :class:`Article` rules look at: its language and its source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from monitor.base.types import ParsedEntry
+from monitor.stages.rules import Article
+from monitor.stages.rules.language import base_language, guess_language
+
+
+def resolve_language(
+    entry: ParsedEntry, configured: str | None = None, default: str | None = None
+) -> str | None:
+    """The article's language: the feed's configured one, else what the feed or entry says,
+    else the configured default, else a guess from the text (None: no stemming)."""
+    return (
+        base_language(configured)
+        or base_language(entry.language)
+        or base_language(default)
+        or guess_language(f"{entry.title}\n{entry.summary}\n{entry.content}")
+    )
+
+
+def domain(url: str | None) -> str | None:
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
+def article_from_entry(
+    entry: ParsedEntry, *, feed: str = "", feed_url: str | None = None, tags: Sequence[str] = ()
+) -> Article:
+    """The matcher's view of an entry whose ``language`` was already resolved."""
+    domains = tuple(dict.fromkeys(d for d in (domain(feed_url), domain(entry.link)) if d))
+    return Article(
+        title=entry.title,
+        summary=entry.summary,
+        content=entry.content,
+        url=entry.link or "",
+        language=entry.language,
+        feed=feed,
+        tags=tuple(tags),
+        domains=domains,
+    )

@@ -1,0 +1,91 @@
+"""The store's link to its database: open (connect, migrate, lock), close, transactions.
+
+Every store method is one transaction, begun with :meth:`StoreCore._write` (``BEGIN
+IMMEDIATE`` on SQLite, so writers queue) or :meth:`StoreCore._read`. The domains built on it
+are :mod:`~monitor.store.feeds`, :mod:`~monitor.store.entries`, :mod:`~monitor.store.outbox`,
+:mod:`~monitor.store.digests`, :mod:`~monitor.store.reports` and :mod:`~monitor.store.retention`;
+:class:`monitor.store.Store` is all of them over one engine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.base.clock import Clock
+from monitor.base.errors import StoreError
+from monitor.stages.stories import StoryPolicy
+from monitor.store import engine as engine_mod
+
+
+class StoreCore:
+    """Async access to the state database; open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        lock: engine_mod.StateLock | None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{engine_mod.WRITE: True})
+        self._lock = lock
+        self.now = clock
+        self.rng = rng or random.Random()
+        self.dialect = engine.dialect.name
+        self._insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self.story_policy = StoryPolicy()
+
+    @classmethod
+    async def open(
+        cls, state: str, clock: Clock, *, exclusive: bool = False, rng: random.Random | None = None
+    ) -> Self:
+        """Connect, migrate, and with ``exclusive`` take the single-node lock (SQLite only)."""
+        url = engine_mod.database_url(state)
+        lock = None
+        if exclusive and url.get_backend_name() == "sqlite":
+            lock = engine_mod.StateLock(Path(url.database or ""))
+            lock.acquire()
+        engine = engine_mod.create_engine(url)
+        try:
+            await engine_mod.migrate(engine)
+        except (OSError, sa.exc.SQLAlchemyError) as e:
+            await engine.dispose()
+            if lock:
+                lock.release()
+            raise StoreError(
+                f"cannot open state {url.render_as_string(hide_password=True)}: {e}"
+            ) from e
+        return cls(engine, clock, lock, rng)
+
+    @property
+    def single_node(self) -> bool:
+        return self._lock is not None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for tools that read the tables directly (tests, benchmarks)."""
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+        if self._lock:
+            self._lock.release()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.begin() as conn:
+            yield conn

@@ -1,0 +1,308 @@
+"""Feeds and their schedule: syncing the config's feeds, claiming due ones, recording polls.
+
+:meth:`FeedStore.record_update` is the heart of the "no alert lost" guarantee: a feed's
+validators and next poll time are saved together with the entries, matches and outbox rows they
+produced, so a crash at any point leaves either all of it or none of it, and a poll that is not
+recorded is simply repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.base.types import (
+    MALFORMED,
+    FeedForUpdate,
+    FeedUpdateIntent,
+    IdentityMode,
+    PollStatus,
+)
+from monitor.store.core import StoreCore
+from monitor.store.entries import touch_seen
+from monitor.store.recording import write_entries
+from monitor.store.schema import alerts, feeds
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """What the store needs to know of a configured feed to schedule it."""
+
+    url: str
+    name: str | None
+    interval: float
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    recorded: bool
+    alerts: int = 0
+
+
+def feed_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
+    """The ``feeds`` columns one poll sets (see :class:`FeedUpdateIntent` for what is kept)."""
+    f = feeds.c
+    values: dict[str, Any] = {
+        "lease_owner": None,
+        "lease_until": None,
+        "last_attempt_at": intent.attempted_at,
+        "next_poll_at": intent.next_poll_at,
+        "last_status": intent.status,
+        "last_error": intent.error,
+        "last_error_kind": intent.error_kind,
+    }
+    if intent.status.body_unchanged:
+        # The body last parsed is still the one served: a warning about it still holds (until a
+        # clean parse); an error is over.
+        still = f.last_error_kind == MALFORMED
+        values["last_error"] = sa.case((still, f.last_error), else_=None)
+        values["last_error_kind"] = sa.case((still, f.last_error_kind), else_=None)
+    if intent.status.failed:
+        values["consecutive_failures"] = f.consecutive_failures + 1
+        if intent.failing:
+            values["failing_since"] = sa.func.coalesce(f.failing_since, intent.attempted_at)
+        if intent.status is PollStatus.GONE:
+            values.update(disabled_at=intent.attempted_at, disabled_reason=intent.error)
+    else:
+        values.update(
+            consecutive_failures=0,
+            failing_since=None,
+            last_success_at=intent.attempted_at,
+            synced_at=sa.func.coalesce(f.synced_at, intent.attempted_at),
+        )
+    if intent.body_hash is not None:
+        values.update(
+            etag=intent.etag,
+            last_modified=intent.last_modified,
+            body_hash=intent.body_hash,
+            scan_hash=intent.scan_hash,
+        )
+    if intent.title:
+        values["title"] = intent.title
+    if intent.status is PollStatus.OK:
+        values["last_parsed_at"] = intent.attempted_at
+    if intent.identity is not None:
+        values["identity"] = intent.identity
+    if intent.rhythm is not None:
+        values.update(
+            entry_interval=intent.rhythm.entry_interval,
+            publisher_interval=intent.rhythm.publisher_interval,
+        )
+    if intent.redirect is not None:
+        values.update(redirect_url=intent.redirect.url, redirect_count=intent.redirect.count)
+    if intent.relocation is not None:
+        values.update(
+            effective_url=intent.relocation.url, effective_url_source=intent.relocation.source
+        )
+    return values
+
+
+class _LeaseLost(Exception):
+    """Our lease on a feed expired and another node took it: roll back, record nothing."""
+
+
+class FeedStore(StoreCore):
+    """The ``feeds`` table: what to poll when, and what each poll left."""
+
+    async def sync_feeds(self, configured: Sequence[FeedSchedule], rate: float = 50.0) -> None:
+        """Make the store's feeds those of the config; removed feeds keep their state, inactive.
+
+        New feeds are spread out at about ``rate`` first polls per second (at least over 5 s, at
+        most over their interval) so a large config does not poll everything at once. A shorter
+        interval brings a feed's next poll forward.
+        """
+        now = self.now()
+        f = feeds.c
+        wanted = {feed.url: feed for feed in configured}
+        async with self._write() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
+                )
+            ).all()
+            known = {row.url: row for row in rows}
+            spread = max(5.0, sum(1 for url in wanted if url not in known) / rate)
+            for row in rows:
+                if row.url not in wanted and row.active:
+                    await conn.execute(feeds.update().where(f.id == row.id).values(active=False))
+            for url, spec in wanted.items():
+                if url not in known:
+                    delay = self.rng.uniform(0, min(spread, spec.interval))
+                    await conn.execute(
+                        feeds.insert().values(
+                            url=url,
+                            name=spec.name,
+                            active=True,
+                            created_at=now,
+                            next_poll_at=now + timedelta(seconds=delay),
+                        )
+                    )
+                    continue
+                row = known[url]
+                values: dict[str, Any] = {}
+                if not row.active:
+                    values["active"] = True
+                if row.name != spec.name:
+                    values["name"] = spec.name
+                latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
+                if row.next_poll_at > latest:
+                    values["next_poll_at"] = latest
+                if values:
+                    await conn.execute(feeds.update().where(f.id == row.id).values(**values))
+
+    async def release_leases(self) -> None:
+        """Forget every lease; only for a single node at start, when no lease can be alive."""
+        async with self._write() as conn:
+            await conn.execute(
+                feeds.update()
+                .where(feeds.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+            await conn.execute(
+                alerts.update()
+                .where(alerts.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def claim_due_feeds(
+        self, node: str, lease: float, limit: int, *, due_before: datetime | None = None
+    ) -> list[FeedForUpdate]:
+        """Lease up to ``limit`` active feeds whose poll time has come and nobody else holds."""
+        now = self.now()
+        f = feeds.c
+        due = (
+            sa.select(f.id)
+            .where(
+                f.active.is_(True),
+                f.disabled_at.is_(None),
+                f.next_poll_at <= (due_before or now),
+                sa.or_(f.lease_until.is_(None), f.lease_until < now),
+            )
+            .order_by(f.next_poll_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            feeds.update()
+            .where(f.id.in_(due.scalar_subquery()))
+            .values(lease_owner=node, lease_until=now + timedelta(seconds=lease))
+            .returning(
+                f.id,
+                f.url,
+                f.etag,
+                f.last_modified,
+                f.body_hash,
+                f.synced_at,
+                f.consecutive_failures,
+                f.effective_url,
+                f.scan_hash,
+                f.entry_interval,
+                f.publisher_interval,
+                f.redirect_url,
+                f.redirect_count,
+                f.identity,
+            )
+        )
+        async with self._write() as conn:
+            rows = (await conn.execute(claim)).all()
+        return [
+            FeedForUpdate(
+                row.id,
+                row.url,
+                row.etag,
+                row.last_modified,
+                row.body_hash,
+                row.synced_at is not None,
+                row.consecutive_failures,
+                effective_url=row.effective_url,
+                scan_hash=row.scan_hash,
+                entry_interval=row.entry_interval,
+                publisher_interval=row.publisher_interval,
+                redirect_url=row.redirect_url,
+                redirect_count=row.redirect_count,
+                identity=IdentityMode(row.identity),
+            )
+            for row in sorted(rows, key=lambda r: r.id)
+        ]
+
+    async def release_feed(self, feed_id: int, node: str) -> None:
+        """Give up our lease on a feed without recording a poll."""
+        async with self._write() as conn:
+            await conn.execute(
+                feeds.update()
+                .where(feeds.c.id == feed_id, feeds.c.lease_owner == node)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def enable_feed(self, url: str) -> bool:
+        """Poll a disabled (410 Gone) feed again, now; False if no disabled feed has that URL."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                feeds.update()
+                .where(feeds.c.url == url, feeds.c.disabled_at.is_not(None))
+                .values(
+                    disabled_at=None,
+                    disabled_reason=None,
+                    consecutive_failures=0,
+                    failing_since=None,
+                    next_poll_at=self.now(),
+                )
+            )
+        return bool(result.rowcount)
+
+    async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
+        """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
+        try:
+            async with self._write() as conn:
+                if not await self._update_feed(conn, intent, node):
+                    raise _LeaseLost
+                created = await write_entries(
+                    conn,
+                    self._insert,
+                    intent.feed_id,
+                    intent.entries,
+                    intent.attempted_at,
+                    self.story_policy,
+                )
+        except _LeaseLost:
+            return RecordOutcome(recorded=False)
+        return RecordOutcome(recorded=True, alerts=created)
+
+    async def record_polls(
+        self, intents: Sequence[FeedUpdateIntent], node: str
+    ) -> list[RecordOutcome]:
+        """Save many polls that found no entry to write, in one transaction.
+
+        Most polls find nothing new (a 304, the same bytes, no entry changed); on SQLite each
+        transaction is an fsync, so committing them together is most of the speed of a cycle.
+        It keeps the guarantee that validators are saved with the entries they led to: these
+        polls led to none. A poll whose lease was lost is simply not written.
+        """
+        if any(intent.entries for intent in intents):
+            raise ValueError("record_polls takes polls without entries; use record_update")
+        async with self._write() as conn:
+            return [
+                RecordOutcome(recorded=await self._update_feed(conn, intent, node))
+                for intent in intents
+            ]
+
+    async def _update_feed(
+        self, conn: AsyncConnection, intent: FeedUpdateIntent, node: str
+    ) -> bool:
+        """Write the feed row of one poll; False if another node holds the lease now."""
+        f = feeds.c
+        result = await conn.execute(
+            feeds.update()
+            .where(f.id == intent.feed_id, f.lease_owner == node)
+            .values(**feed_columns(intent))
+        )
+        if not result.rowcount:
+            return False
+        if intent.seen is not None:
+            await touch_seen(conn, intent.feed_id, intent.seen, intent.attempted_at)
+        return True

@@ -1,0 +1,270 @@
+"""Writing one poll's entries, inside the caller's transaction: stories, revisions, matches and
+one outbox row per (sink, rule, story, revision).
+
+A new entry joins the story its canonical link already belongs to, else a story whose sketch is
+near enough (found through the band index, within the story window), else starts one: the
+decision is :class:`monitor.stages.stories.StoryCandidates`, over the candidates read here.
+Stories are assigned in the write transaction, so that two feeds carrying the same story cannot
+both start it: on SQLite writes are serialised, and on PostgreSQL the unique canonical link
+decides (a race between two near-duplicate texts on two nodes can still make two stories).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.base.ids import alert_id
+from monitor.base.types import ChangeKind, EntryChange, EntryWrite
+from monitor.stages.stories import StoryCandidates, StoryPolicy, band_keys, pack, unpack
+from monitor.store.schema import alerts, entries, matches, revisions, stories, story_bands
+
+Insert = Callable[[sa.Table], Any]
+
+
+async def write_entries(
+    conn: AsyncConnection,
+    insert: Insert,
+    feed_id: int,
+    writes: Sequence[EntryWrite],
+    now: datetime,
+    policy: StoryPolicy,
+) -> int:
+    """Write the entries of one poll, a few statements for the whole batch; returns how many
+    outbox rows were created."""
+    new = [w for w in writes if w.change.kind is ChangeKind.NEW]
+    candidates = await _candidates(conn, new, now, policy)
+    placed: list[int | None] = []  # each write's story; a negative one is a fresh one
+    for write in writes:
+        stored = write.change.stored
+        if write.change.kind is not ChangeKind.NEW and stored is not None:
+            if stored.story_id is not None:
+                placed.append(stored.story_id)
+                continue  # recorded before stories lost its story: it gets one below
+        elif write.change.kind is not ChangeKind.NEW:
+            placed.append(None)
+            continue
+        placed.append(candidates.place(_story_link(write), write.sketch))
+    started = await _insert_stories(conn, insert, candidates.fresh, now)
+    stories_of = [started[-s - 1] if s is not None and s < 0 else s for s in placed]
+    entry_ids = await _insert_entries(conn, insert, feed_id, writes, stories_of, now)
+    match_rows: list[dict[str, Any]] = []
+    alert_rows: list[dict[str, Any]] = []
+    for write, story, entry_id in zip(writes, stories_of, entry_ids, strict=True):
+        change = write.change
+        if change.kind is ChangeKind.NEW:
+            if entry_id is None:
+                continue  # inserted concurrently by another node, which also alerted for it
+            revision = 0
+        elif change.stored is not None and story is not None:
+            entry_id = change.stored.id
+            revision = await _update_entry(conn, insert, change, story, now)
+        else:
+            continue
+        match_rows += [
+            {"entry_id": entry_id, "rule_id": rule_id, "revision": revision, "hits": hits}
+            for rule_id, hits in write.matches
+        ]
+        alert_rows += [
+            {
+                "id": draft.id or alert_id(draft.sink, draft.rule_id, story, revision),
+                "sink": draft.sink,
+                "rule_id": draft.rule_id,
+                "entry_id": entry_id,
+                "story_id": story,
+                "revision": revision,
+                "kind": draft.kind,
+                "payload": draft.payload,
+            }
+            for draft in write.alerts
+        ]
+    if match_rows:
+        await conn.execute(
+            insert(matches).on_conflict_do_nothing(),
+            [{**row, "created_at": now} for row in match_rows],
+        )
+    if not alert_rows:
+        return 0
+    common = {"state": "pending", "next_attempt_at": now, "created_at": now}
+    result = await conn.execute(
+        insert(alerts).on_conflict_do_nothing().returning(alerts.c.id),
+        [{**row, **common} for row in alert_rows],
+    )
+    return len(result.all())
+
+
+async def _insert_stories(
+    conn: AsyncConnection,
+    insert: Insert,
+    fresh: Sequence[tuple[str | None, tuple[int, ...] | None]],
+    now: datetime,
+) -> list[int]:
+    """Start these stories in one statement; returns their ids in order. A link another node
+    started a story for a moment ago joins that story instead (the upsert returns its id).
+
+    Rows come back in no promised order (asking for one makes SQLAlchemy send a statement per
+    row), so they are matched by link, else by sketch: fresh stories without a link that
+    share a sketch are alike in every stored field, and which gets which id does not matter.
+    """
+    if not fresh:
+        return []
+    s = stories.c
+    stmt = insert(stories)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[s.canonical_url], set_={"canonical_url": stmt.excluded.canonical_url}
+    ).returning(s.id, s.canonical_url, s.sketch)
+    rows = [
+        {"canonical_url": url, "sketch": pack(sketch) if sketch else None, "first_seen_at": now}
+        for url, sketch in fresh
+    ]
+    by_url: dict[str, int] = {}
+    by_sketch: dict[bytes | None, list[int]] = {}
+    for row in (await conn.execute(stmt, rows)).all():
+        if row.canonical_url is not None:
+            by_url[row.canonical_url] = int(row.id)
+        else:
+            by_sketch.setdefault(row.sketch, []).append(int(row.id))
+    ids = [
+        by_url[url] if url is not None else by_sketch[pack(sketch) if sketch else None].pop()
+        for url, sketch in fresh
+    ]
+    bands = [
+        {"story_id": story, "band": band, "key": key}
+        for story, (_, sketch) in zip(ids, fresh, strict=True)
+        if sketch
+        for band, key in enumerate(band_keys(sketch))
+    ]
+    if bands:
+        await conn.execute(insert(story_bands).on_conflict_do_nothing(), bands)
+    return ids
+
+
+async def _insert_entries(
+    conn: AsyncConnection,
+    insert: Insert,
+    feed_id: int,
+    writes: Sequence[EntryWrite],
+    stories_of: Sequence[int | None],
+    now: datetime,
+) -> list[int | None]:
+    """Insert the new entries; returns each write's new entry id (None: not new, or another
+    node inserted it first)."""
+    rows = [
+        {
+            "feed_id": feed_id,
+            "key": change.key,
+            "guid": change.entry.guid,
+            "url": change.entry.link,
+            "canonical_url": change.canonical_url,
+            "title": change.entry.title,
+            "summary": change.entry.summary,
+            "content": change.entry.content,
+            "language": change.entry.language,
+            "published_at": change.entry.published,
+            "content_hash": change.content_hash,
+            "material_hash": change.material_hash,
+            "first_seen_at": now,
+            "updated_at": now,
+            "last_seen_at": now,
+            "story_id": story,
+        }
+        for write, story in zip(writes, stories_of, strict=True)
+        if (change := write.change).kind is ChangeKind.NEW
+    ]
+    ids: dict[str, int] = {}
+    if rows:
+        e = entries.c
+        stmt = insert(entries).on_conflict_do_nothing().returning(e.key, e.id)
+        ids = {row.key: int(row.id) for row in (await conn.execute(stmt, rows)).all()}
+    return [ids.get(w.change.key) if w.change.kind is ChangeKind.NEW else None for w in writes]
+
+
+async def _candidates(
+    conn: AsyncConnection, new: Sequence[EntryWrite], now: datetime, policy: StoryPolicy
+) -> StoryCandidates:
+    found = StoryCandidates(policy.similarity)
+    urls = sorted({url for w in new if (url := _story_link(w))})
+    e, b, s = entries.c, story_bands.c, stories.c
+    for start in range(0, len(urls), 500):  # a link already told as part of one story only
+        by_link = (
+            sa.select(e.canonical_url, sa.func.min(e.story_id).label("story"))
+            .where(e.canonical_url.in_(urls[start : start + 500]), e.story_id.is_not(None))
+            .group_by(e.canonical_url)
+            .having(sa.func.count(sa.distinct(e.story_id)) == 1)
+        )
+        for row in await conn.execute(by_link):
+            found.by_url[row.canonical_url] = row.story
+    wanted = {(band, key) for w in new if w.sketch for band, key in enumerate(band_keys(w.sketch))}
+    keys = sorted({key for _, key in wanted})
+    for start in range(0, len(keys), 500):  # by key alone: an index lookup per key
+        by_band = (
+            sa.select(s.id, s.sketch, b.band, b.key)
+            .join(story_bands, b.story_id == s.id)
+            .where(
+                b.key.in_(keys[start : start + 500]),
+                s.first_seen_at >= now - policy.window,
+                s.sketch.is_not(None),
+            )
+        )
+        for band in await conn.execute(by_band):
+            if (band.band, band.key) in wanted and band.id not in found.sketches:
+                found.add(band.id, unpack(band.sketch))
+    return found
+
+
+def _story_link(write: EntryWrite) -> str | None:
+    return write.change.canonical_url if write.link_is_identity else None
+
+
+async def _update_entry(
+    conn: AsyncConnection, insert: Insert, change: EntryChange, story: int, now: datetime
+) -> int:
+    """Save an edited (or re-keyed) entry; a material edit adds a revision. Returns the
+    entry's revision."""
+    stored = change.stored
+    assert stored is not None
+    if change.kind is ChangeKind.SAME:  # the same entry under a new key (its GUID changed)
+        await conn.execute(
+            entries.update()
+            .where(entries.c.id == stored.id)
+            .values(key=change.key, story_id=story, last_seen_at=now, listed=True)
+        )
+        return stored.revision
+    entry = change.entry
+    values: dict[str, Any] = {
+        "key": change.key,
+        "story_id": story,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "content_hash": change.content_hash,
+        "material_hash": change.material_hash,
+        "canonical_url": change.canonical_url,
+        "updated_at": now,
+        "last_seen_at": now,
+        "listed": True,
+        "pruned_at": None,
+    }
+    revision = stored.revision
+    if change.material:
+        revision = change.revision
+        values.update(revision=revision, hash_changes=stored.hash_changes + 1)
+        await conn.execute(
+            insert(revisions)
+            .on_conflict_do_nothing()
+            .values(
+                entry_id=stored.id,
+                revision=revision,
+                title=entry.title,
+                summary=entry.summary,
+                content=entry.content,
+                diff=change.diff,
+                created_at=now,
+            )
+        )
+    await conn.execute(entries.update().where(entries.c.id == stored.id).values(**values))
+    return revision

@@ -1,0 +1,180 @@
+"""What the commands show: feeds, alerts and sinks with their state, and counts for metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.base.types import MALFORMED, FeedState, feed_state
+from monitor.store.core import StoreCore
+from monitor.store.schema import alerts, entries, feeds, sinks
+
+
+@dataclass(frozen=True)
+class StateTally:
+    """Configured feeds by state, and undelivered alerts by ``(sink, state)``."""
+
+    feeds: Mapping[FeedState, int]
+    outbox: Mapping[tuple[str, str], int]
+
+
+class ReportStore(StoreCore):
+    """Read-only views for ``newsmon feeds``, ``alerts``, ``sinks`` and the metrics."""
+
+    async def list_feeds(self) -> list[dict[str, Any]]:
+        """Every feed the store knows, configured first, with its :class:`FeedState`."""
+        f, e = feeds.c, entries.c
+        counts = sa.select(e.feed_id, sa.func.count().label("n")).group_by(e.feed_id).subquery()
+        query = (
+            sa.select(
+                f.url,
+                f.name,
+                f.title,
+                f.active,
+                f.last_status,
+                f.last_error,
+                f.last_success_at,
+                f.last_attempt_at,
+                f.consecutive_failures,
+                f.next_poll_at,
+                f.effective_url,
+                f.effective_url_source,
+                f.last_error_kind,
+                f.failing_since,
+                f.disabled_at,
+                f.disabled_reason,
+                f.entry_interval,
+                f.publisher_interval,
+                f.identity,
+                sa.func.coalesce(counts.c.n, 0).label("entries"),
+            )
+            .outerjoin(counts, counts.c.feed_id == f.id)
+            .order_by(f.active.desc(), f.url)
+        )
+        async with self._read() as conn:
+            rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
+        for row in rows:
+            row["state"] = feed_state(
+                active=row["active"],
+                disabled=row["disabled_at"] is not None,
+                failing=row["failing_since"] is not None,
+                last_status=row["last_status"],
+                last_error_kind=row["last_error_kind"],
+            )
+        return rows
+
+    async def list_alerts(
+        self, state: str | None = None, limit: int = 50, sink: str | None = None
+    ) -> list[dict[str, Any]]:
+        a, e = alerts.c, entries.c
+        query = (
+            sa.select(
+                a.id,
+                a.sink,
+                a.rule_id,
+                a.kind,
+                a.state,
+                a.attempts,
+                a.last_error,
+                a.created_at,
+                a.delivered_at,
+                a.next_attempt_at,
+                a.digest_id,
+                a.revision,
+                a.story_id,
+                a.entry_id,
+                e.title,
+                e.url,
+            )
+            .outerjoin(entries, entries.c.id == a.entry_id)
+            .order_by(a.created_at.desc(), a.id)
+            .limit(limit)
+        )
+        if state:
+            query = query.where(a.state == state)
+        if sink:
+            query = query.where(a.sink == sink)
+        async with self._read() as conn:
+            rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
+            others = await self._reports(conn, {r["story_id"] for r in rows if r["story_id"]})
+        for row in rows:
+            row["also_reported_by"] = [
+                report
+                for report in others.get(row["story_id"], [])
+                if report["entry_id"] != row["entry_id"]
+            ]
+        return rows
+
+    async def _reports(
+        self, conn: AsyncConnection, story_ids: set[int]
+    ) -> dict[int, list[dict[str, Any]]]:
+        if not story_ids:
+            return {}
+        e, f = entries.c, feeds.c
+        query = (
+            sa.select(
+                e.story_id,
+                e.id.label("entry_id"),
+                e.title,
+                e.url,
+                e.first_seen_at,
+                sa.func.coalesce(f.name, f.title, f.url).label("feed"),
+                f.url.label("feed_url"),
+            )
+            .join(feeds, f.id == e.feed_id)
+            .where(e.story_id.in_(sorted(story_ids)))
+            .order_by(e.first_seen_at, e.id)
+        )
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in await conn.execute(query):
+            report = dict(row._mapping)
+            found.setdefault(report.pop("story_id"), []).append(report)
+        return found
+
+    async def list_sinks(self) -> list[dict[str, Any]]:
+        """Each known sink's state, with how many of its alerts are in each delivery state."""
+        a = alerts.c
+        counts = sa.select(a.sink, a.state, sa.func.count().label("n")).group_by(a.sink, a.state)
+        async with self._read() as conn:
+            rows = (await conn.execute(sa.select(sinks).order_by(sinks.c.name))).all()
+            tallies = (await conn.execute(counts)).all()
+        result = {row.name: {**row._mapping, "alerts": {}} for row in rows}
+        for tally in tallies:
+            result.setdefault(tally.sink, {"name": tally.sink, "alerts": {}})
+            result[tally.sink]["alerts"][tally.state] = tally.n
+        return [result[name] for name in sorted(result)]
+
+    async def tally_state(self) -> StateTally:
+        """Active feeds by state (:class:`FeedState`) and pending or dead alerts by sink: two
+        grouped counts, cheap enough to run on every metrics scrape."""
+        f, a = feeds.c, alerts.c
+        flags = (
+            f.disabled_at.is_not(None),
+            f.failing_since.is_not(None),
+            f.last_status,
+            f.last_error_kind == MALFORMED,
+        )
+        by_feed = sa.select(*flags, sa.func.count()).where(f.active).group_by(*flags)
+        by_sink = (
+            sa.select(a.sink, a.state, sa.func.count())
+            .where(a.state.in_(("pending", "dead")))
+            .group_by(a.sink, a.state)
+        )
+        async with self._read() as conn:
+            feed_rows = (await conn.execute(by_feed)).all()
+            sink_rows = (await conn.execute(by_sink)).all()
+        states: dict[FeedState, int] = {}
+        for disabled, failing, status, malformed, n in feed_rows:
+            state = feed_state(
+                active=True,
+                disabled=disabled,
+                failing=failing,
+                last_status=status,
+                last_error_kind=MALFORMED if malformed else None,
+            )
+            states[state] = states.get(state, 0) + n
+        return StateTally(states, {(sink, state): n for sink, state, n in sink_rows})
