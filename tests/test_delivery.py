@@ -567,12 +567,11 @@ async def test_retry_delays_are_jittered_within_their_bounds(
     try:
         await enqueue(store, ("hook",), 20)
         receiver.answer(*([500] * 40))
-        policies = {"hook": SinkPolicy(concurrency=4, retries=(100.0, 1000.0))}
+        policies = {"hook": SinkPolicy(concurrency=4, retries=(100.0, 1000.0), jitter=0.25)}
         dispatcher = Dispatcher(
             store,
             {"hook": sink(session, receiver.url)},
             "n1",
-            jitter=0.25,
             policies=policies,
             rng=random.Random(6),
         )

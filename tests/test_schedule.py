@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.base.httpdate import parse_retry_after
+from monitor.base.settings import PollPolicy
+from monitor.stages.parse import publisher_interval
 from monitor.stages.schedule import (
     PollHints,
-    PollPolicy,
     cache_lifetime,
     entry_interval,
     next_poll_delay,
-    publisher_interval,
     quiet_for,
 )
 

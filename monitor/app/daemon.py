@@ -1,9 +1,10 @@
-"""The daemon: wiring, the clock, reloads and a graceful shutdown.
+"""The daemon: wiring the stages to the store, one pass (``run --once``), and the long run.
 
-APScheduler 3.x (``AsyncIOScheduler``) is only the clock: a short ``poll`` tick claims due feeds
-from the store, a ``deliver`` tick feeds each sink's lane (lanes also refill as deliveries finish),
-and one cron job per digest sink cuts its digest. The schedule itself is data in the store, so one
-process on SQLite and many on PostgreSQL run the same code, and a restart resumes where it stopped.
+The parts have their own modules: :mod:`~monitor.app.jobs` (the clock: APScheduler jobs),
+:mod:`~monitor.app.admission` (a host's turn and a global slot per poll),
+:mod:`~monitor.app.reload` (noticing and reading config edits), :mod:`~monitor.app.lifecycle`
+(signals). The schedule itself is data in the store, so one process on SQLite and many on
+PostgreSQL run the same code, and a restart resumes where it stopped.
 
 Shutdown (uvicorn's shape): signals only set a flag; intake stops; running work gets
 ``drain_timeout`` seconds; what is left is cancelled. Nothing is lost by cancelling: an update
@@ -14,11 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
-import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,18 +24,20 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 
+from monitor.app.admission import Admission
 from monitor.app.endpoint import Endpoint
+from monitor.app.jobs import digest_sinks, make_scheduler, schedule_digests
 from monitor.app.metrics import Metrics
-from monitor.app.systemd import notify, watchdog_interval
-from monitor.base.clock import utcnow
-from monitor.base.errors import ConfigError
-from monitor.base.types import FeedForUpdate, PollStatus, UpdateResult
-from monitor.config import LoadedConfig, Settings, load_config
+from monitor.app.reload import ConfigWatcher
+from monitor.app.systemd import notify
+from monitor.base.clock import Clock, utcnow
+from monitor.base.settings import Settings
+from monitor.base.types import DeliveryOutcome, FeedForUpdate, PollStatus, UpdateResult
+from monitor.config import LoadedConfig
 from monitor.flow.digest import cut_digest, digest_trigger
 from monitor.flow.dispatch import Dispatcher, sink_policies
-from monitor.flow.pipeline import Pipeline
+from monitor.flow.pipeline import FeedReader, Pipeline
 from monitor.flow.retention import prune
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
@@ -56,62 +56,26 @@ ONCE_LEASE = 3600.0
 LEASE_MARGIN = 60.0
 
 
-WATCH_INTERVAL = 0.5
-# Settings a running daemon cannot change: its store, its node identity, its HTTP pool.
-RESTART_SETTINGS = (
-    "state",
-    "node_id",
-    "defaults.concurrency",
-    "defaults.per_host",
-    "defaults.user_agent",
-    "http.listen",
-)
-
-
-def _setting(settings: Settings, dotted: str) -> object:
-    value: object = settings
-    for part in dotted.split("."):
-        value = getattr(value, part)
-    return value
-
-
-def config_signature(config: LoadedConfig) -> tuple[tuple[str, int, int, int], ...]:
-    """What the config files look like on disk (path, mtime, size, inode): a change means edit.
-
-    Polled on the clock rather than watched with inotify: a few stat() calls a second cost
-    nothing, and polling also works on network filesystems and bind mounts.
-    """
-    paths = {str(p) for p in config.files}
-    for pattern in config.include_patterns:
-        paths.update(glob.glob(pattern))
-    signature = []
-    for path in sorted(paths):
-        try:
-            st = os.stat(path)
-        except OSError:
-            signature.append((path, -1, -1, -1))
-            continue
-        signature.append((path, st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(signature)
-
-
 def story_policy(settings: Settings) -> StoryPolicy:
     defaults = settings.defaults
     return StoryPolicy(timedelta(seconds=defaults.story_window), defaults.story_similarity)
 
 
-def feed_schedules(settings: Settings) -> list[FeedSchedule]:
-    return [FeedSchedule(f.url, f.name, settings.interval(f)) for f in settings.feeds]
+def feed_schedules(config: LoadedConfig) -> list[FeedSchedule]:
+    return [
+        FeedSchedule(spec.url, spec.name, config.policies[spec.url].poll.interval)
+        for spec in config.settings.feeds
+    ]
 
 
 @dataclass
 class OnceSummary:
     """What ``run --once`` did: feed statuses and delivery outcomes."""
 
-    feeds: Counter[str] = field(default_factory=Counter)
+    feeds: Counter[PollStatus] = field(default_factory=Counter)
     new: int = 0
     alerts: int = 0
-    deliveries: Counter[str] = field(default_factory=Counter)
+    deliveries: Counter[DeliveryOutcome] = field(default_factory=Counter)
     crashed: int = 0
     failing: int = 0
 
@@ -128,67 +92,68 @@ class Daemon:
         config: LoadedConfig,
         *,
         config_path: Path | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         parse_pool: Parser | str | None = "pool",
         tick: float = 1.0,
         drain_timeout: float = 20.0,
         host_wait: float = HOST_WAIT,
     ) -> None:
         self.config = config
-        self.config_path = config_path
+        self.watcher = ConfigWatcher(config_path, config) if config_path is not None else None
         self.clock = clock
         self.tick = tick
         self.drain_timeout = drain_timeout
         self.host_wait = host_wait
         self.node = config.settings.node_id
         self._parse_pool_option = parse_pool
-        self._feed_tasks: set[asyncio.Task[Any]] = set()
-        self._waiting = 0  # feed tasks waiting for their host's turn or a global slot
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
-        self._watched: tuple[tuple[str, int, int, int], ...] = ()
-        self._changed: tuple[tuple[str, int, int, int], ...] | None = None
+        self._ticked = False
         self.metrics = Metrics()
         self.endpoint: Endpoint | None = None
-        self._ticked = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> Daemon:
+        """Open the store, sessions and parse workers; whatever fails on the way closes what
+        was opened before it."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._open(stack)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         settings = self.config.settings
         defaults = settings.defaults
         self.store = await Store.open(settings.state, self.clock, exclusive=True)
-        self._stack.push_async_callback(self.store.close)
+        stack.push_async_callback(self.store.close)
         self.store.story_policy = story_policy(settings)
         if self.store.single_node:
             await self.store.release_leases()  # we hold the lock: any lease is from a dead process
-        await self.store.sync_feeds(feed_schedules(settings))
+        await self.store.sync_feeds(feed_schedules(self.config))
         session = make_session(
             concurrency=defaults.concurrency,
             per_host=defaults.per_host,
             user_agent=defaults.user_agent,
         )
-        self._stack.push_async_callback(session.close)
-        self._slots = asyncio.Semaphore(defaults.concurrency)  # feeds polled at once
+        stack.push_async_callback(session.close)
         self.sink_session = make_sink_session()  # each sink's lane bounds its connections
-        self._stack.push_async_callback(self.sink_session.close)
-        pool = self._parse_pool_option
-        if pool == "pool":
-            owned = ParsePool(defaults.parse_workers, memory_limit=defaults.parse_memory)
-            self._stack.push_async_callback(owned.close)
-            pool = owned
-        assert not isinstance(pool, str)
+        stack.push_async_callback(self.sink_session.close)
+        fetcher = Fetcher(session, defaults.max_body, defaults.per_host)
+        self.admission = Admission(defaults.concurrency, fetcher.host_turn, self._release)
         self.recorder = PollRecorder(self.store, self.node)
-        self._stack.push_async_callback(self.recorder.drain)
+        stack.push_async_callback(self.recorder.drain)
         self.pipeline = Pipeline(
             self.store,
-            Fetcher(session, defaults.max_body, defaults.per_host),
-            pool,
+            FeedReader(fetcher, self._parse_pool(stack)),
             self.node,
+            self.recorder,
             on_alerts=self._alerts_created,
-            recorder=self.recorder,
-            metrics=self.metrics,
+            events=self.metrics,
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -198,20 +163,27 @@ class Daemon:
             jitter=defaults.jitter,
             retry_after_max=defaults.retry_after_max,
             policies=sink_policies(settings),
-            metrics=self.metrics,
+            events=self.metrics,
         )
         await self._sync_sinks(settings)
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
+    def _parse_pool(self, stack: contextlib.AsyncExitStack) -> Parser | None:
+        pool = self._parse_pool_option
+        if pool != "pool":
+            assert not isinstance(pool, str)
+            return pool
+        defaults = self.config.settings.defaults
+        owned = ParsePool(defaults.parse_workers, memory_limit=defaults.parse_memory)
+        stack.push_async_callback(owned.close)
+        return owned
 
     @property
     def poll_budget(self) -> float:
         """The longest a poll can take: it fetches and parses twice (a page, then its feed)."""
-        settings = self.config.settings
-        longest = max([settings.timeout(f) for f in settings.feeds] or [settings.defaults.timeout])
-        return 2 * (longest + settings.defaults.parse_timeout)
+        policies = self.config.policies.values()
+        defaults = self.config.settings.defaults
+        longest = max([p.timeout for p in policies] or [defaults.timeout])
+        return 2 * (longest + defaults.parse_timeout)
 
     @property
     def feed_lease(self) -> float:
@@ -227,7 +199,7 @@ class Daemon:
         lease = max(ONCE_LEASE, self.feed_lease)
         feeds = await self.store.claim_due_feeds(self.node, lease, 10**9, due_before=FAR_FUTURE)
         wait = lease - self.poll_budget - LEASE_MARGIN
-        polls = (self._poll_in_turn(feed, wait) for feed in feeds)
+        polls = (self.admission.poll_in_turn(feed, wait, self._update) for feed in feeds)
         for result in await asyncio.gather(*polls, return_exceptions=True):
             if isinstance(result, BaseException):
                 summary.crashed += 1
@@ -239,19 +211,16 @@ class Daemon:
         summary.deliveries = await self.deliver_due()
         return summary
 
-    async def deliver_due(self) -> Counter[str]:
+    async def deliver_due(self) -> Counter[DeliveryOutcome]:
         """Deliver alerts until none is due; failed ones are rescheduled into the future."""
         return await self.dispatcher.drain()
 
     async def cut_digests(self) -> int:
         """Cut every digest sink's digest whose time has come (catching up after downtime)."""
         total = 0
-        for name in self._digest_sinks():
+        for name in digest_sinks(self.config.settings):
             total += await self._cut_digest(name)
         return total
-
-    def _digest_sinks(self) -> list[str]:
-        return [n for n, spec in self.config.settings.sinks.items() if spec.digest is not None]
 
     async def _cut_digest(self, name: str) -> int:
         settings = self.config.settings
@@ -266,15 +235,11 @@ class Daemon:
             await log.aexception("digest.failed", sink=name)
             return 0
 
-    async def _prune_job(self) -> None:
-        try:
-            await prune(self.store, self.config.settings)
-        except Exception:
-            await log.aexception("store.prune_failed")
+    async def _update(self, feed: FeedForUpdate) -> UpdateResult:
+        return await self.pipeline.update_feed(feed, self.config)
 
-    async def _digest_job(self, name: str) -> None:
-        if await self._cut_digest(name):
-            self.dispatcher.pump()
+    async def _release(self, feed: FeedForUpdate) -> None:
+        await self.store.release_feed(feed.id, self.node)
 
     async def _sync_sinks(self, settings: Settings) -> None:
         fingerprints = {name: sink_fingerprint(spec) for name, spec in settings.sinks.items()}
@@ -288,75 +253,23 @@ class Daemon:
         if sync.orphaned:
             await log.awarning("alerts.orphaned", alerts=sync.orphaned)
 
-    def _schedule_digests(self, scheduler: AsyncIOScheduler) -> None:
-        for job in scheduler.get_jobs():
-            if job.id.startswith("digest:"):
-                job.remove()
-        settings = self.config.settings
-        for name in self._digest_sinks():
-            spec = settings.sinks[name]
-            assert spec.digest is not None
-            scheduler.add_job(
-                self._digest_job,
-                digest_trigger(spec.digest, settings.timezone(spec)),
-                args=[name],
-                id=f"digest:{name}",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
-
     # --- the daemon ----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and deliver on the clock until ``stop`` is set, then shut down gracefully."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        scheduler.add_job(
-            self._poll_tick,
-            "interval",
-            seconds=self.tick,
-            id="poll",
-            next_run_time=datetime.now(UTC),
-            **job_options,
+        settings = self.config.settings
+        self._scheduler = make_scheduler(
+            self.tick,
+            poll=self._poll_tick,
+            deliver=self._deliver_tick,
+            prune=self._prune_job,
+            prune_timezone=settings.defaults.timezone,
+            watch=self._watch_tick if self.watcher is not None else None,
         )
-        scheduler.add_job(
-            self._deliver_tick,
-            "interval",
-            seconds=self.tick,
-            id="deliver",
-            next_run_time=datetime.now(UTC),
-            **job_options,
-        )
-        self._schedule_digests(scheduler)
-        scheduler.add_job(
-            self._prune_job,
-            CronTrigger(
-                hour=3, minute=17, jitter=600, timezone=self.config.settings.defaults.timezone
-            ),
-            id="prune",
-            **job_options,
-        )
-        interval = watchdog_interval()
-        if interval:
-            scheduler.add_job(
-                notify,
-                "interval",
-                args=["WATCHDOG=1"],
-                seconds=interval,
-                id="watchdog",
-                **job_options,
-            )
-        if self.config_path is not None:
-            self._watched = config_signature(self.config)
-            scheduler.add_job(
-                self._watch_tick, "interval", seconds=WATCH_INTERVAL, id="watch", **job_options
-            )
-        self._scheduler = scheduler
+        schedule_digests(self._scheduler, settings, self._digest_job)
         await self._serve()
         await self.cut_digests()  # one missed while the daemon was down goes out now
-        scheduler.start()
-        settings = self.config.settings
+        self._scheduler.start()
         notify("READY=1")
         notify(f"STATUS=polling {len(settings.feeds)} feeds")
         await log.ainfo(
@@ -404,7 +317,7 @@ class Daemon:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         self.dispatcher.stop()
-        running = self._feed_tasks | self.dispatcher.tasks
+        running: set[asyncio.Task[Any]] = set(self.admission.tasks) | self.dispatcher.tasks
         await log.ainfo("newsmon.stopping", running=len(running))
         started = time.monotonic()
         if running:
@@ -416,68 +329,30 @@ class Daemon:
                 await log.awarning("newsmon.cancelled", tasks=len(pending))
         await log.ainfo("newsmon.stopped", drained_in=round(time.monotonic() - started, 2))
 
+    # --- jobs ----------------------------------------------------------------------------------
+
     async def _poll_tick(self) -> None:
-        await self._claim_and_spawn(
-            self._feed_tasks,
-            # Feeds waiting for their host hold no global slot: they leave room for other hosts.
-            self.config.settings.defaults.concurrency + self._waiting,
-            lambda free: self.store.claim_due_feeds(self.node, self.feed_lease, free),
-            lambda feed: self._poll_in_turn(feed, self.host_wait),
-        )
+        if not self._stopping:
+            await self.admission.claim_and_spawn(
+                lambda room: self.store.claim_due_feeds(self.node, self.feed_lease, room),
+                self.host_wait,
+                self._update,
+            )
         self._ticked = True
-
-    async def _poll_in_turn(self, feed: FeedForUpdate, wait: float) -> UpdateResult:
-        """Poll ``feed`` once its host has a free slot, and then the daemon a global one.
-
-        Waiting for a busy host holds no global slot, so a slow host's feeds do not hold up the
-        other hosts. Both waits together last at most ``wait`` seconds, which the lease leaves
-        room for: a feed still waiting then is handed back unpolled, for a later tick.
-        """
-        async with contextlib.AsyncExitStack() as turn:
-            self._waiting += 1
-            try:
-                async with asyncio.timeout(wait):
-                    await turn.enter_async_context(self.pipeline.fetcher.host_turn(feed.fetch_url))
-                    await turn.enter_async_context(self._slots)
-            except TimeoutError:
-                await self.store.release_feed(feed.id, self.node)
-                await log.adebug("feed.deferred", feed=feed.url, waited=wait)
-                return UpdateResult(feed.url, PollStatus.DEFERRED)
-            finally:
-                self._waiting -= 1
-            return await self.pipeline.update_feed(feed, self.config)
 
     async def _deliver_tick(self) -> None:
         if not self._stopping:
             self.dispatcher.pump()
 
-    async def _claim_and_spawn(
-        self,
-        tasks: set[asyncio.Task[Any]],
-        capacity: int,
-        claim: Callable[[int], Awaitable[list[Any]]],
-        work: Callable[[Any], Coroutine[Any, Any, Any]],
-    ) -> None:
-        free = capacity - len(tasks)
-        if self._stopping or free <= 0:
-            return
+    async def _digest_job(self, name: str) -> None:
+        if await self._cut_digest(name):
+            self.dispatcher.pump()
+
+    async def _prune_job(self) -> None:
         try:
-            items = await claim(free)
+            await prune(self.store, self.config.settings)
         except Exception:
-            await log.aexception("tick.failed")
-            return
-        for item in items:
-            task = asyncio.create_task(work(item))
-            tasks.add(task)
-            task.add_done_callback(self._finished(tasks))
-
-    def _finished(self, tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
-        def done(task: asyncio.Task[Any]) -> None:
-            tasks.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.error("task.crashed", error=repr(task.exception()))
-
-        return done
+            await log.aexception("store.prune_failed")
 
     def _alerts_created(self, count: int) -> None:
         """New outbox rows: feed the lanes now instead of at the next tick."""
@@ -487,47 +362,19 @@ class Daemon:
     # --- reload --------------------------------------------------------------------------------
 
     async def _watch_tick(self) -> None:
-        """Reload when a config file changed and then stayed the same for one more tick (an
-        editor's truncate-then-write is not read half-way)."""
-        current = config_signature(self.config)
-        if current == self._watched:
-            self._changed = None
-        elif current == self._changed:
-            self._watched, self._changed = current, None
+        assert self.watcher is not None
+        if self.watcher.edited(self.config):
             await self.reload()
-        else:
-            self._changed = current
 
     async def reload(self) -> bool:
         """Load the config file again; on any error keep running the last good config."""
-        if self.config_path is None:
+        if self.watcher is None:
             return False
-        seen = config_signature(self.config)  # what this attempt read, taken before reading
-        try:
-            new = await asyncio.to_thread(load_config, self.config_path)
-        except ConfigError as e:
-            # The file watcher need not try the same broken files again (a SIGHUP with an edit
-            # would otherwise be rejected twice); the next edit is a change again.
-            self._watched, self._changed = seen, None
+        new = await self.watcher.load(self.config)
+        if new is None:
             self.metrics.config_reloaded(ok=False)
-            await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
             return False
-        old = self.config.settings
-        for setting in RESTART_SETTINGS:
-            if _setting(new.settings, setting) != _setting(old, setting):
-                await log.awarning("config.restart_needed", setting=setting)
-        await self.store.sync_feeds(feed_schedules(new.settings))
-        await self._sync_sinks(new.settings)
-        self.store.story_policy = story_policy(new.settings)
-        self.dispatcher.configure(
-            build_sinks(new.settings.sinks, self.sink_session), sink_policies(new.settings)
-        )
-        self.config = new
-        self._watched = config_signature(new)
-        for problem in new.warnings:
-            await log.awarning("config.warning", problem=str(problem))
-        if self._scheduler is not None and self._scheduler.running:
-            self._schedule_digests(self._scheduler)
+        await self.apply(new)
         self.metrics.config_reloaded(ok=True)
         await log.ainfo(
             "config.reloaded",
@@ -536,3 +383,15 @@ class Daemon:
             sinks=len(new.settings.sinks),
         )
         return True
+
+    async def apply(self, new: LoadedConfig) -> None:
+        """Run on ``new`` from now on: its feeds, sinks, story settings and digests."""
+        await self.store.sync_feeds(feed_schedules(new))
+        await self._sync_sinks(new.settings)
+        self.store.story_policy = story_policy(new.settings)
+        self.dispatcher.configure(
+            build_sinks(new.settings.sinks, self.sink_session), sink_policies(new.settings)
+        )
+        self.config = new
+        if self._scheduler is not None and self._scheduler.running:
+            schedule_digests(self._scheduler, new.settings, self._digest_job)

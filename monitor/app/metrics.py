@@ -132,7 +132,7 @@ class Metrics:
         self.polls.labels(PollStatus.CRITICAL).inc()
         self.poll_seconds.observe(seconds)
 
-    def delivered(self, sink: str, outcome: str) -> None:
+    def delivered(self, sink: str, outcome: DeliveryOutcome) -> None:
         self.deliveries.labels(sink, outcome).inc()
 
     def delivery_timer(self, sink: str) -> AbstractContextManager[Any]:

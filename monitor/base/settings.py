@@ -14,6 +14,7 @@ import os
 import socket
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 from functools import cached_property
@@ -226,7 +227,6 @@ class Defaults(Model):
     backfill: Backfill | None = None
     concurrency: int = Field(16, ge=1, le=1024)
     per_host: int = Field(2, ge=1, le=64)
-    deliveries: int = Field(8, ge=1, le=256)  # no longer used (a warning): see per_sink
     per_sink: int = Field(4, ge=1, le=64)
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None
@@ -499,6 +499,76 @@ class Settings(Model):
 
     def timezone(self, sink: SinkBase) -> str:
         return sink.timezone or self.defaults.timezone
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """A feed's scheduling settings, from its config and the defaults."""
+
+    interval: float
+    min_interval: float
+    max_interval: float
+    adaptive: bool = False
+    max_backoff: float = 6 * 3600.0
+    jitter: float = 0.1
+    failing_after: int = 5
+
+    @property
+    def longest(self) -> float:
+        """The longest wait without failures: ``max_interval``, or a longer configured interval."""
+        return max(self.max_interval, self.interval)
+
+
+@dataclass(frozen=True)
+class FeedPolicy:
+    """Everything a poll of one feed needs from the config, resolved once when it loads.
+
+    ``language`` is the feed's own setting (it wins over what the feed says); ``default_language``
+    is the fallback when neither the feed nor its text decides. ``backfill`` is how far back a
+    first sync alerts: None = silent, ``inf`` = everything.
+    """
+
+    url: str
+    label: str
+    tags: tuple[str, ...]
+    poll: PollPolicy
+    timeout: float
+    parse_timeout: float
+    allow_private: bool
+    backfill: float | None
+    language: str | None
+    default_language: str | None
+
+    @classmethod
+    def resolve(cls, settings: Settings, spec: FeedSpec) -> FeedPolicy:
+        defaults = settings.defaults
+        low, high = settings.interval_bounds(spec)
+        poll = PollPolicy(
+            interval=settings.interval(spec),
+            min_interval=low,
+            max_interval=high,
+            adaptive=settings.adaptive(spec),
+            max_backoff=defaults.max_backoff,
+            jitter=defaults.jitter,
+            failing_after=defaults.failing_after,
+        )
+        return cls(
+            url=spec.url,
+            label=spec.label,
+            tags=spec.tags,
+            poll=poll,
+            timeout=settings.timeout(spec),
+            parse_timeout=defaults.parse_timeout,
+            allow_private=settings.allow_private(spec),
+            backfill=settings.backfill(spec),
+            language=spec.language,
+            default_language=defaults.language,
+        )
+
+
+def feed_policies(settings: Settings) -> dict[str, FeedPolicy]:
+    """Each configured feed's policy, by URL."""
+    return {spec.url: FeedPolicy.resolve(settings, spec) for spec in settings.feeds}
 
 
 def sink_names_for(rule: RuleSpec, settings: Settings) -> tuple[str, ...]:

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from monitor.base.settings import FeedPolicy, FeedSpec, Settings
 from monitor.base.types import MALFORMED
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, when, with_store
 
@@ -81,8 +83,6 @@ def _print_feed(row: dict[str, Any]) -> None:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from monitor.base.settings import Settings
-
     settings = Settings()
     if Path(args.config).exists():
         loaded = load(args)
@@ -97,29 +97,25 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return OK if report["feeds"] else PROBLEM
 
 
-async def _discover(url: str, settings: Any, allow_private: bool) -> dict[str, Any]:
-    """What ``url`` is: a feed, or a page and the feeds it links to (each one tried)."""
+async def _discover(url: str, settings: Settings, allow_private: bool) -> dict[str, Any]:
+    """What ``url`` is: a feed, or a page and the feeds it links to (each one tried), read as
+    the pipeline reads a feed."""
     from monitor.base.errors import NotAFeed, UpdateError
+    from monitor.flow.pipeline import FeedReader
     from monitor.stages.discover import find_feed_links
     from monitor.stages.fetch import Fetcher, make_session
-    from monitor.stages.parse import parse_feed
 
     defaults = settings.defaults
     session = make_session(concurrency=4, per_host=2, user_agent=defaults.user_agent)
-    fetcher = Fetcher(session, defaults.max_body)
+    reader = FeedReader(Fetcher(session, defaults.max_body))
 
     async def read(target: str) -> tuple[dict[str, Any], list[Any]]:
         """A report on ``target``, and the feed links if it is an HTML page."""
+        policy = FeedPolicy.resolve(settings, FeedSpec(url=target))
+        policy = replace(policy, allow_private=allow_private or policy.allow_private)
         try:
-            fetched = await fetcher.fetch(
-                target,
-                etag=None,
-                last_modified=None,
-                deadline=defaults.timeout,
-                allow_private=allow_private or defaults.allow_private,
-            )
-            assert fetched.body is not None
-            feed = parse_feed(fetched.body, fetched.url, fetched.headers)
+            fetched = await reader.fetch(target, policy)
+            feed = await reader.parse(fetched, policy)
         except NotAFeed as e:
             links = find_feed_links(fetched.body or b"", fetched.url) if e.links else []
             return {"url": target, "error": e.message}, links

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 import glob
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import pydantic
 from monitor.base import settings as schema
 from monitor.base.errors import ConfigError, Position, Problem
 from monitor.base.listen import HttpSpec
-from monitor.base.settings import RuleSpec, Settings
+from monitor.base.settings import FeedPolicy, RuleSpec, Settings, feed_policies, sink_names_for
 from monitor.config.rulecheck import check_rules
 from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
+from monitor.stages.matching import Matcher
 from monitor.stages.rules import RuleSet
 
 INCLUDABLE = ("feeds", "rules", "groups")
@@ -36,6 +37,8 @@ class LoadedConfig:
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = ()
     include_patterns: tuple[str, ...] = ()
+    policies: Mapping[str, FeedPolicy] = field(default_factory=dict)  # by feed URL
+    matcher: Matcher = field(default_factory=lambda: Matcher(RuleSet.build([]), {}, {}))
 
 
 def _patterns(doc: Document, path: Path) -> tuple[str, ...]:
@@ -57,6 +60,7 @@ def load_config(path: Path | str) -> LoadedConfig:
     if not isinstance(doc.data, dict):
         raise ConfigError([Problem("the config must be a mapping of keys", doc.position(()))])
     problems += _include(doc, path, files)
+    problems += _retire(doc)
     settings = _validate(doc, problems)
     definitions = check_rules(doc, problems)
     problems += _cross_check(doc)
@@ -64,7 +68,36 @@ def load_config(path: Path | str) -> LoadedConfig:
     if settings is None or any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
     rules = RuleSet.build(definitions)
-    return LoadedConfig(settings, rules, tuple(files), tuple(problems), _patterns(doc, path))
+    return LoadedConfig(
+        settings,
+        rules,
+        tuple(files),
+        tuple(problems),
+        _patterns(doc, path),
+        feed_policies(settings),
+        Matcher(
+            rules,
+            {rule.id: rule for rule in settings.rules},
+            {rule.id: sink_names_for(rule, settings) for rule in settings.rules},
+        ),
+    )
+
+
+# Settings that no longer do anything: a warning, and they are dropped before validation.
+RETIRED = {
+    ("defaults", "deliveries"): "defaults.deliveries is no longer used: each sink's concurrency"
+    " (defaults.per_sink) bounds its deliveries",
+}
+
+
+def _retire(doc: Document) -> list[Problem]:
+    problems = []
+    for (section, key), message in RETIRED.items():
+        values = doc.data.get(section)
+        if isinstance(values, dict) and key in values:
+            problems.append(Problem(message, doc.position((section, key)), severity="warning"))
+            doc.data[section] = {k: v for k, v in values.items() if k != key}
+    return problems
 
 
 def _order(problem: Problem) -> tuple[str, int, int]:
@@ -272,16 +305,6 @@ def _cross_check(doc: Document) -> list[Problem]:
             )
         if isinstance(url, str):
             seen_feeds.setdefault(url, i)
-    defaults = doc.data.get("defaults")
-    if isinstance(defaults, dict) and "deliveries" in defaults:
-        problems.append(
-            Problem(
-                "defaults.deliveries is no longer used: each sink's concurrency"
-                " (defaults.per_sink) bounds its deliveries",
-                doc.position(("defaults", "deliveries")),
-                severity="warning",
-            )
-        )
     if seen_rules and not sinks:
         problems.append(
             Problem(

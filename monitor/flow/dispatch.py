@@ -17,51 +17,54 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
 
-from monitor.app.metrics import Metrics
+from monitor.base.clock import Clock
 from monitor.base.errors import SinkError, SinkGone
-from monitor.base.settings import RETRY_SCHEDULE, Settings
-from monitor.base.types import Alert
+from monitor.base.settings import RETRY_SCHEDULE
+from monitor.base.types import Alert, AlertKind, DeliveryOutcome
+from monitor.flow.events import DeliveryEvents, Unobserved
 from monitor.stages.sinks import Sink
-from monitor.store import Store
+from monitor.stages.sinks.policy import SinkPolicy, next_attempt, sink_policies
 
 log = structlog.get_logger("newsmon.dispatch")
 
-__all__ = ["RETRY_SCHEDULE", "Dispatcher", "SinkPolicy", "sink_policies"]
+__all__ = ["RETRY_SCHEDULE", "DispatchStore", "Dispatcher", "SinkPolicy", "sink_policies"]
 
 ALERT_LEASE = 120.0
 
 
-@dataclass(frozen=True)
-class SinkPolicy:
-    """How one sink is fed: lane width, pace, retry schedule, and whether it sends digests."""
+class DispatchStore(Protocol):
+    """The slice of the store the dispatcher uses: the outbox."""
 
-    concurrency: int = 4
-    rate: float | None = None  # messages per second; None: as fast as the lane allows
-    retries: tuple[float, ...] = RETRY_SCHEDULE
-    digest: bool = False
+    now: Clock
 
-    @property
-    def kinds(self) -> tuple[str, ...] | None:
-        return ("digest",) if self.digest else None
+    async def claim_alerts(
+        self,
+        node: str,
+        lease: float,
+        limit: int,
+        *,
+        sink: str | None = None,
+        kinds: Collection[AlertKind] | None = None,
+    ) -> list[Alert]: ...
 
+    async def mark_delivered(self, alert_id: str) -> None: ...
 
-def sink_policies(settings: Settings) -> dict[str, SinkPolicy]:
-    return {
-        name: SinkPolicy(
-            concurrency=settings.concurrency(spec),
-            rate=spec.rate,
-            retries=settings.retries(spec),
-            digest=spec.digest is not None,
-        )
-        for name, spec in settings.sinks.items()
-    }
+    async def schedule_retry(
+        self, alert_id: str, node: str, at: datetime, error: str, *, attempt: int | None = None
+    ) -> None: ...
+
+    async def mark_dead(
+        self, alert_id: str, node: str, error: str, *, attempt: int | None = None
+    ) -> None: ...
+
+    async def disable_sink(self, name: str, reason: str, alert_id: str | None = None) -> bool: ...
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Lane:
 
     name: str
     policy: SinkPolicy
-    tasks: set[asyncio.Task[str]] = field(default_factory=set)
+    tasks: set[asyncio.Task[DeliveryOutcome]] = field(default_factory=set)
     claiming: bool = False
     next_slot: float = 0.0
     timer: asyncio.TimerHandle | None = None
@@ -82,7 +85,10 @@ class Lane:
 
 @dataclass
 class Dispatcher:
-    store: Store
+    """Delivers claimed alerts; ``per_sink``, ``schedule``, ``jitter`` and ``retry_after_max``
+    make the policy of a sink that ``policies`` does not name."""
+
+    store: DispatchStore
     sinks: Mapping[str, Sink]
     node: str
     per_sink: int = 4
@@ -92,13 +98,19 @@ class Dispatcher:
     policies: Mapping[str, SinkPolicy] = field(default_factory=dict)
     lease: float = ALERT_LEASE
     rng: random.Random = field(default_factory=random.Random)
-    metrics: Metrics = field(default_factory=Metrics)
+    events: DeliveryEvents = field(default_factory=Unobserved)
     _lanes: dict[str, Lane] = field(default_factory=dict)
     _claims: set[asyncio.Task[None]] = field(default_factory=set)
     _stopping: bool = False
 
     def policy(self, sink: str) -> SinkPolicy:
-        return self.policies.get(sink) or SinkPolicy(self.per_sink, None, tuple(self.schedule))
+        return self.policies.get(sink) or SinkPolicy(
+            self.per_sink,
+            None,
+            tuple(self.schedule),
+            jitter=self.jitter,
+            retry_after_max=self.retry_after_max,
+        )
 
     def configure(self, sinks: Mapping[str, Sink], policies: Mapping[str, SinkPolicy]) -> None:
         """Take a reloaded config's sinks; deliveries in flight finish with the old ones."""
@@ -111,13 +123,13 @@ class Dispatcher:
 
     # --- one attempt ---------------------------------------------------------------------------
 
-    async def deliver(self, alert: Alert) -> str:
-        """Try ``alert`` once; return ``delivered``, ``retry``, ``dead`` or ``disabled``."""
+    async def deliver(self, alert: Alert) -> DeliveryOutcome:
+        """Try ``alert`` once and settle its row with the outcome."""
         outcome = await self._attempt(alert)
-        self.metrics.delivered(alert.sink, outcome)
+        self.events.delivered(alert.sink, outcome)
         return outcome
 
-    async def _attempt(self, alert: Alert) -> str:
+    async def _attempt(self, alert: Alert) -> DeliveryOutcome:
         sink = self.sinks.get(alert.sink)
         bound = log.bind(
             alert=alert.id, sink=alert.sink, rule=alert.rule_id, attempt=alert.attempts
@@ -130,13 +142,13 @@ class Dispatcher:
                 attempt=alert.attempts,
             )
             await bound.awarning("alert.dead", reason="sink not configured")
-            return "dead"
+            return DeliveryOutcome.DEAD
         try:
-            with self.metrics.delivery_timer(alert.sink):
+            with self.events.delivery_timer(alert.sink):
                 await sink.deliver(alert)
         except SinkGone as e:
             await self._disable(alert, str(e), bound)
-            return "disabled"
+            return DeliveryOutcome.DISABLED
         except SinkError as e:
             return await self._failed(alert, e, bound)
         except Exception as e:  # a bug in a sink must not strand the alert under its lease
@@ -145,7 +157,7 @@ class Dispatcher:
         # Shielded: once the receiver has it, a shutdown must not lose the bookkeeping.
         await asyncio.shield(self.store.mark_delivered(alert.id))
         await bound.ainfo("alert.delivered", type=alert.kind)
-        return "delivered"
+        return DeliveryOutcome.DELIVERED
 
     async def _disable(
         self, alert: Alert, reason: str, bound: structlog.typing.FilteringBoundLogger
@@ -161,30 +173,26 @@ class Dispatcher:
 
     async def _failed(
         self, alert: Alert, error: SinkError, bound: structlog.typing.FilteringBoundLogger
-    ) -> str:
-        retry = alert.attempts - 1
-        schedule = self.policy(alert.sink).retries
-        if error.permanent or retry >= len(schedule):
+    ) -> DeliveryOutcome:
+        delay = next_attempt(self.policy(alert.sink), alert.attempts, error, self.rng)
+        if delay is None:
             await asyncio.shield(
                 self.store.mark_dead(alert.id, self.node, str(error), attempt=alert.attempts)
             )
             await bound.awarning("alert.dead", error=str(error))
-            return "dead"
-        delay = schedule[retry] * (1 + self.rng.uniform(-self.jitter, self.jitter))
-        if error.retry_after is not None:
-            delay = max(delay, min(error.retry_after, self.retry_after_max))
+            return DeliveryOutcome.DEAD
         at = self.store.now() + timedelta(seconds=delay)
         await asyncio.shield(
             self.store.schedule_retry(alert.id, self.node, at, str(error), attempt=alert.attempts)
         )
         await bound.awarning("alert.retry", error=str(error), retry_in=round(delay, 1))
-        return "retry"
+        return DeliveryOutcome.RETRY
 
     # --- run --once: every lane until nothing is due ---------------------------------------------
 
-    async def drain(self) -> Counter[str]:
+    async def drain(self) -> Counter[DeliveryOutcome]:
         """Deliver until nothing is due, all lanes side by side; failures go into the future."""
-        outcomes: Counter[str] = Counter()
+        outcomes: Counter[DeliveryOutcome] = Counter()
 
         async def lane(name: str) -> None:
             policy = self.policy(name)
@@ -276,7 +284,7 @@ class Dispatcher:
             self._pump(lane)  # a full claim: more may be due
 
     def _done(self, lane: Lane) -> Any:
-        def done(task: asyncio.Task[str]) -> None:
+        def done(task: asyncio.Task[DeliveryOutcome]) -> None:
             lane.tasks.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 log.error("alert.task_crashed", sink=lane.name, error=repr(task.exception()))

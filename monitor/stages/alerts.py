@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.base.settings import FeedSpec, RuleSpec
+from monitor.base.settings import FeedPolicy, RuleSpec
 from monitor.base.types import AlertKind, Digest, EntryChange
 from monitor.stages.rules import Article, Match
 
@@ -31,7 +31,7 @@ def _shorten(text: str, limit: int = MAX_SUMMARY) -> str:
     return text[: cut if cut > limit // 2 else limit].rstrip() + "…"
 
 
-def article_data(feed: FeedSpec, change: EntryChange) -> dict[str, Any]:
+def article_data(feed: FeedPolicy, change: EntryChange) -> dict[str, Any]:
     entry = change.entry
     return {
         "title": entry.title,

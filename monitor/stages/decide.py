@@ -17,6 +17,7 @@ news each time (reader caps the same way).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -93,6 +94,62 @@ def identify(
         seen.add(item.key)
         unique.append(item)
     return Identification(unique, current)
+
+
+def shared_links(ident: Identification) -> set[str]:
+    """Canonical links that several different entries of one document share (a feed whose
+    items all link to its home page): such a link tells neither an entry nor a story."""
+    counts = Counter(item.canonical_url for item in ident.items if item.canonical_url)
+    return {url for url, n in counts.items() if n > 1}
+
+
+def unknown_items(ident: Identification, stored: Mapping[str, StoredEntry]) -> list[Identified]:
+    """Entries whose key the store does not know and whose link is their own: each may be a
+    known entry under a new key (its GUID changed), found by its link or, without one, its
+    text."""
+    shared = shared_links(ident)
+    return [i for i in ident.items if i.key not in stored and i.canonical_url not in shared]
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    """Known entries found under new keys: ``stored`` maps every key the store knows now;
+    ``mode`` is where the feed's identity must move (None: it stays), because entries known
+    by their GUID turned up under another one."""
+
+    stored: dict[str, StoredEntry]
+    mode: IdentityMode | None = None
+
+
+def rekey(
+    ident: Identification,
+    stored: Mapping[str, StoredEntry],
+    unknown: Sequence[Identified],
+    by_link: Mapping[str, StoredEntry],
+    by_hash: Mapping[str, StoredEntry],
+) -> Rekeyed:
+    """Match the unknown entries to the stored entries found by link or text.
+
+    An entry the document also lists under its own key is not taken twice; one found for an
+    entry known by its GUID means the feed's GUIDs cannot be trusted: it moves down the chain
+    for good (to links, or to text when the moved entries had no link)."""
+    found = dict(stored)
+    taken = {known.id for known in stored.values()}
+    moved: set[IdentityMode] = set()
+    for item in unknown:
+        if item.canonical_url:
+            known, how = by_link.get(item.canonical_url), IdentityMode.LINK
+        else:
+            known, how = by_hash.get(item.content_hash), IdentityMode.HASH
+        if known is None or known.id in taken:
+            continue
+        taken.add(known.id)
+        found[item.key] = known
+        if known.key.startswith("guid:") and known.key != item.key:
+            moved.add(how)
+    if ident.mode is not IdentityMode.GUID or not moved:
+        return Rekeyed(found)
+    return Rekeyed(found, IdentityMode.LINK if IdentityMode.LINK in moved else IdentityMode.HASH)
 
 
 @dataclass(frozen=True)

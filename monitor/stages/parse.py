@@ -42,7 +42,6 @@ from monitor.base.text import html_to_text
 from monitor.base.types import ParsedEntry, ParsedFeed
 from monitor.stages.discover import find_feed_links, looks_like_html
 from monitor.stages.jsonfeed import looks_like_json, parse_json_feed
-from monitor.stages.schedule import publisher_interval
 from monitor.stages.xmlsafe import screen_xml
 
 # Bozo exceptions after which feedparser still read the document correctly.
@@ -345,3 +344,39 @@ async def parse_in(
     if pool is None:
         return parse_feed(body, url, headers)
     return await pool.parse(body, url, headers, deadline)
+
+
+# --- what a feed says of its own rhythm ------------------------------------------------------
+
+_PERIODS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 604800.0,
+    "monthly": 2629800.0,
+    "yearly": 31557600.0,
+}
+
+
+def publisher_interval(
+    ttl: str | None, update_period: str | None, update_frequency: str | None
+) -> float | None:
+    """Seconds from RSS ``<ttl>`` (minutes) and ``sy:updatePeriod``/``sy:updateFrequency``.
+
+    When a feed gives both, the longer wins: either way the publisher asks for no more.
+    Unreadable or non-positive values are ignored.
+    """
+    found = []
+    try:
+        minutes = float(ttl) if ttl else 0.0
+    except ValueError:
+        minutes = 0.0
+    if minutes > 0:
+        found.append(minutes * 60)
+    period = _PERIODS.get((update_period or "").strip().lower())
+    if period is not None:
+        try:
+            frequency = float(update_frequency) if update_frequency else 1.0
+        except ValueError:
+            frequency = 1.0
+        found.append(period / frequency if frequency > 0 else float(period))
+    return max(found) if found else None

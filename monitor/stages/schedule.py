@@ -25,28 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.base.httpdate import parse_http_date
+from monitor.base.settings import PollPolicy
 
 MAX_BACKOFF = 6 * 3600.0
 MIN_BACKOFF_BASE = 60.0
 ADAPTIVE_WINDOW = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """A feed's scheduling settings, from its config and the defaults."""
-
-    interval: float
-    min_interval: float
-    max_interval: float
-    adaptive: bool = False
-    max_backoff: float = MAX_BACKOFF
-    jitter: float = 0.1
-    failing_after: int = 5
-
-    @property
-    def longest(self) -> float:
-        """The longest wait without failures: ``max_interval``, or a longer configured interval."""
-        return max(self.max_interval, self.interval)
 
 
 @dataclass(frozen=True)
@@ -131,40 +114,6 @@ def quiet_for(published: Iterable[datetime | None], now: datetime) -> float | No
     if not past:
         return None
     return (now - max(past)).total_seconds()
-
-
-_PERIODS = {
-    "hourly": 3600.0,
-    "daily": 86400.0,
-    "weekly": 604800.0,
-    "monthly": 2629800.0,
-    "yearly": 31557600.0,
-}
-
-
-def publisher_interval(
-    ttl: str | None, update_period: str | None, update_frequency: str | None
-) -> float | None:
-    """Seconds from RSS ``<ttl>`` (minutes) and ``sy:updatePeriod``/``sy:updateFrequency``.
-
-    When a feed gives both, the longer wins: either way the publisher asks for no more.
-    Unreadable or non-positive values are ignored.
-    """
-    found = []
-    try:
-        minutes = float(ttl) if ttl else 0.0
-    except ValueError:
-        minutes = 0.0
-    if minutes > 0:
-        found.append(minutes * 60)
-    period = _PERIODS.get((update_period or "").strip().lower())
-    if period is not None:
-        try:
-            frequency = float(update_frequency) if update_frequency else 1.0
-        except ValueError:
-            frequency = 1.0
-        found.append(period / frequency if frequency > 0 else float(period))
-    return max(found) if found else None
 
 
 def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
