@@ -33,6 +33,7 @@ lint: install
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/ruff format --check monitor tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format monitor tests bench

@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from monitor.config import load_config
-from monitor.flow.digest import digest_trigger, latest_fire
+from monitor.stages.digests import digest_trigger, latest_fire
 from monitor.store import Store
 from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 from tests.test_end_to_end import SECRET, with_item

@@ -11,7 +11,8 @@ import pytest
 
 from monitor.base.types import AlertKind, FeedForUpdate, FeedUpdateIntent, IdentityMode, PollStatus
 from monitor.config import LoadedConfig, load_config
-from monitor.flow.pipeline import FeedReader, Pipeline
+from monitor.flow.pipeline import Pipeline
+from monitor.flow.reader import FeedReader
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.store import FeedSchedule, Store
 from monitor.store.batch import PollRecorder

@@ -35,10 +35,12 @@ from monitor.base.clock import Clock, utcnow
 from monitor.base.settings import Settings
 from monitor.base.types import DeliveryOutcome, FeedForUpdate, PollStatus, UpdateResult
 from monitor.config import LoadedConfig
-from monitor.flow.digest import cut_digest, digest_trigger
+from monitor.flow.digest import cut_digest
 from monitor.flow.dispatch import Dispatcher, sink_policies
-from monitor.flow.pipeline import FeedReader, Pipeline
+from monitor.flow.pipeline import Pipeline
+from monitor.flow.reader import FeedReader
 from monitor.flow.retention import prune
+from monitor.stages.digests import digest_trigger
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
 from monitor.stages.sinks import build_sinks, sink_fingerprint

@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.app.reload import WATCH_INTERVAL
 from monitor.app.systemd import notify, watchdog_interval
 from monitor.base.settings import Settings
-from monitor.flow.digest import digest_trigger
+from monitor.stages.digests import digest_trigger
 
 # One run at a time, a missed run is run once, however late.
 JOB_OPTIONS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}

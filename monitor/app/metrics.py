@@ -37,7 +37,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from monitor import __version__
-from monitor.base.types import DeliveryOutcome, FeedState, PollStatus, UpdateResult
+from monitor.base.types import AlertState, DeliveryOutcome, FeedState, PollStatus, UpdateResult
 from monitor.store import Store
 
 log = structlog.get_logger("newsmon.metrics")
@@ -45,7 +45,7 @@ log = structlog.get_logger("newsmon.metrics")
 POLL_STATUSES = tuple(PollStatus)
 # Only configured feeds are counted: a removed feed is in no state here.
 FEED_STATES = tuple(s for s in FeedState if s is not FeedState.REMOVED)
-OUTBOX_STATES = ("pending", "dead")
+OUTBOX_STATES = (AlertState.PENDING, AlertState.DEAD)
 OUTCOMES = tuple(DeliveryOutcome)
 # A poll may take up to its fetch timeout (30 s) plus a parse; a sink answers within 15 s.
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -108,16 +108,19 @@ class Metrics:
         Info("newsmon_build", "The running newsmon.", registry=registry).info(
             {"version": __version__}
         )
-        # Known label values start at 0, so that rate() and alerts see the first event.
+        self._start_at_zero()
+        self.state_ttl = state_ttl
+        self._state_at = -state_ttl
+        self._state_lock = asyncio.Lock()
+
+    def _start_at_zero(self) -> None:
+        """Known label values start at 0, so that rate() and alerts see the first event."""
         for status in POLL_STATUSES:
             self.polls.labels(status)
         for change in ("new", "updated"):
             self.entries.labels(change)
         for result in ("ok", "rejected"):
             self.reloads.labels(result)
-        self.state_ttl = state_ttl
-        self._state_at = -state_ttl
-        self._state_lock = asyncio.Lock()
 
     # --- events --------------------------------------------------------------------------------
 
@@ -160,8 +163,8 @@ class Metrics:
             self.feeds.labels(feed_state).set(tally.feeds.get(feed_state, 0))
         self.outbox.clear()
         for sink in sinks:
-            for state in OUTBOX_STATES:
-                self.outbox.labels(sink, state).set(0)
+            for alert_state in OUTBOX_STATES:
+                self.outbox.labels(sink, alert_state).set(0)
             for outcome in OUTCOMES:
                 self.deliveries.labels(sink, outcome)  # a configured sink's series start at 0
         for (sink, state), count in tally.outbox.items():

@@ -1,45 +1,52 @@
-"""The configuration as frozen, validated objects.
+"""The configuration as frozen, validated objects, and each feed's settings resolved.
 
 Every model forbids unknown keys (a misspelt key is an error at its line, not a silently ignored
 setting) and is immutable: a running daemon swaps a whole new ``Settings`` on reload, it never
-patches one in place.
+patches one in place. The value types are in :mod:`monitor.base.fields`, the sinks' models
+in :mod:`monitor.base.sinkspecs`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import os
 import socket
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.utils import parseaddr
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     StrictStr,
     model_validator,
 )
 
+from monitor.base.fields import (
+    Backfill,
+    Duration,
+    HttpURL,
+    Model,
+    Name,
+    Size,
+    TimeZone,
+    check_bounds,
+)
 from monitor.base.listen import HttpSpec
-from monitor.base.units import parse_duration, parse_rate, parse_size
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Size = Annotated[int, BeforeValidator(parse_size)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+from monitor.base.sinkspecs import (
+    SINK_TYPES,
+    AppriseSinkSpec,
+    DiscordSinkSpec,
+    EmailSinkSpec,
+    LogSinkSpec,
+    SinkBase,
+    SinkSpec,
+    SlackSinkSpec,
+    TelegramSinkSpec,
+    WebhookSinkSpec,
+)
 
 # Two texts whose sketches share this much (Jaccard) or more are one story (measured:
 # bench/stories.py); ``defaults.story_similarity`` overrides it.
@@ -48,144 +55,6 @@ SAME_STORY = 0.5
 # Seconds before attempts 2, 3, ... as Svix does: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 # (about 27.6 h in all, then the alert is dead).
 RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    if not parts.hostname:
-        raise ValueError(f"{value!r} has no host")
-    return value
-
-
-HttpURL = Annotated[StrictStr, AfterValidator(_http_url)]
-
-
-def _secret_http_url(value: SecretStr) -> SecretStr:
-    try:
-        _http_url(value.get_secret_value())
-    except ValueError:
-        raise ValueError("is not an http(s) URL with a host") from None  # never echo a secret
-    return value
-
-
-# Chat webhook URLs carry their token in the path: they are secrets, never printed or logged.
-SecretURL = Annotated[SecretStr, AfterValidator(_secret_http_url)]
-
-
-MAKE_SECRET = (
-    "python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32)).decode())\""
-)
-
-
-def _webhook_secret(value: SecretStr) -> SecretStr:
-    """``whsec_`` + base64 of 24 to 64 random bytes, as Standard Webhooks defines a secret.
-
-    Nothing else is accepted: the reference verifier reads any secret string as base64, so a
-    plain password would sign with bytes no receiver's library could check.
-    """
-    text = value.get_secret_value()
-    if not text.startswith("whsec_"):
-        raise ValueError(
-            "a webhook secret is whsec_ + base64 of 24 to 64 random bytes (Standard Webhooks);"
-            f" make one with: {MAKE_SECRET}"
-        )
-    try:
-        key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
-    except binascii.Error:
-        raise ValueError("a whsec_ secret must be base64 after the prefix") from None
-    if not 24 <= len(key) <= 64:
-        raise ValueError(f"a whsec_ secret must hold 24 to 64 random bytes, not {len(key)}")
-    return value
-
-
-WebhookSecret = Annotated[SecretStr, AfterValidator(_webhook_secret)]
-
-
-def _one_or_many(value: object) -> object:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else value
-
-
-def _cron(value: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(value, timezone="UTC")
-    except ValueError as e:
-        raise ValueError(
-            f"{value!r} is not a cron expression (min hour day month dow): {e}"
-        ) from None
-    return value
-
-
-Cron = Annotated[StrictStr, AfterValidator(_cron)]
-
-
-def _timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (examples: UTC, Asia/Jakarta)") from None
-    return value
-
-
-TimeZone = Annotated[StrictStr, AfterValidator(_timezone)]
-
-# Parses templates as the sinks' environments do (the same block whitespace rules).
-_TEMPLATES = SandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-
-
-def _template(value: str) -> str:
-    """A Jinja2 template that parses (it is rendered by :mod:`monitor.stages.message`)."""
-    try:
-        _TEMPLATES.parse(value)
-    except jinja2.TemplateSyntaxError as e:
-        raise ValueError(f"template syntax error on its line {e.lineno}: {e.message}") from None
-    return value
-
-
-Template = Annotated[StrictStr, AfterValidator(_template)]
-
-
-def _email_address(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise ValueError("an address cannot contain a line break")
-    name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"{value!r} is not an email address")
-    username, _, domain = address.rpartition("@")
-    try:
-        Address(display_name=name, username=username, domain=domain)
-    except (ValueError, IndexError) as e:
-        raise ValueError(f"{value!r} is not an email address: {e}") from None
-    return value
-
-
-EmailAddress = Annotated[StrictStr, AfterValidator(_email_address)]
-
-
-def _backfill(value: object) -> float:
-    if value == "all":
-        return math.inf
-    return parse_duration(value)
-
-
-Backfill = Annotated[float, BeforeValidator(_backfill)]
-Name = Annotated[StrictStr, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_bounds(model: Any) -> Any:
-    low, high = model.min_interval, model.max_interval
-    if low is not None and high is not None and low > high:
-        raise ValueError("min_interval is longer than max_interval")
-    return model
 
 
 class RetentionSpec(Model):
@@ -240,7 +109,7 @@ class Defaults(Model):
     story_similarity: float = Field(SAME_STORY, ge=0.2, le=1.0)
     retention: RetentionSpec = RetentionSpec()
 
-    _bounds = model_validator(mode="after")(_check_bounds)
+    _bounds = model_validator(mode="after")(check_bounds)
 
 
 class FeedSpec(Model):
@@ -257,7 +126,7 @@ class FeedSpec(Model):
     language: StrictStr | None = None
     allow_private: bool | None = None
 
-    _bounds = model_validator(mode="after")(_check_bounds)
+    _bounds = model_validator(mode="after")(check_bounds)
 
     @property
     def label(self) -> str:
@@ -300,131 +169,6 @@ class RuleSpec(Model):
         for name in self.fields:
             names += ["title", "summary", "content"] if name == "text" else [name]
         return tuple(dict.fromkeys(names))
-
-
-class SinkBase(Model):
-    """What every sink may set: delivery limits, retries, and a digest instead of single alerts.
-
-    ``digest`` is a cron expression (``"0 8 * * *"``) read in ``timezone``: alerts wait and go
-    out as one digest at those times. ``rate`` spaces messages evenly (``1/s``, ``20/m``).
-    ``retries`` replaces the default schedule; ``concurrency`` the default ``per_sink``.
-    """
-
-    timeout: Duration = Field(15.0, gt=0, le=120)
-    concurrency: int | None = Field(None, ge=1, le=64)
-    rate: Rate | None = None
-    retries: tuple[Duration, ...] | None = Field(None, max_length=50)
-    digest: Cron | None = None
-    timezone: TimeZone | None = None
-
-
-class MessageSinkBase(SinkBase):
-    """Sinks that send text a person reads: Jinja2 templates (sandboxed) override the defaults."""
-
-    template: Template | None = None
-    digest_template: Template | None = None
-
-
-class WebhookSinkSpec(SinkBase):
-    type: Literal["webhook"]
-    url: HttpURL
-    # One secret, or a list during a rotation: each one signs, the receiver accepts any.
-    secret: Annotated[tuple[WebhookSecret, ...], BeforeValidator(_one_or_many)] = Field(
-        (), max_length=5
-    )
-    headers: Mapping[StrictStr, StrictStr] = Field(default_factory=dict)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s.get_secret_value() for s in self.secret)
-
-
-class LogSinkSpec(SinkBase):
-    type: Literal["log"]
-
-
-class SlackSinkSpec(MessageSinkBase):
-    """A Slack incoming webhook (https://api.slack.com/messaging/webhooks)."""
-
-    type: Literal["slack"]
-    url: SecretURL
-
-
-class DiscordSinkSpec(MessageSinkBase):
-    """A Discord channel webhook; mentions are never parsed (``allowed_mentions``)."""
-
-    type: Literal["discord"]
-    url: SecretURL
-    username: StrictStr | None = Field(None, max_length=80)
-
-
-class TelegramSinkSpec(MessageSinkBase):
-    """A Telegram bot posting to one chat with ``sendMessage`` (https://core.telegram.org/bots/api)."""
-
-    type: Literal["telegram"]
-    token: SecretStr
-    chat_id: StrictStr | int
-    api_url: HttpURL = "https://api.telegram.org"
-    silent: bool = False
-
-
-class EmailSinkSpec(MessageSinkBase):
-    """Mail over SMTP; ``security`` is ``starttls`` (port 587), ``tls`` (465) or ``none`` (25)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    type: Literal["email"]
-    host: StrictStr
-    port: int | None = Field(None, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: StrictStr | None = None
-    password: SecretStr | None = None
-    sender: EmailAddress = Field(alias="from")
-    to: Annotated[tuple[EmailAddress, ...], BeforeValidator(_one_or_many)] = Field(min_length=1)
-    subject: Template | None = None
-
-    @property
-    def smtp_port(self) -> int:
-        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
-
-
-class AppriseSinkSpec(MessageSinkBase):
-    """Any service Apprise knows (github.com/caronc/apprise), by its URLs; an optional extra."""
-
-    type: Literal["apprise"]
-    urls: Annotated[tuple[SecretStr, ...], BeforeValidator(_one_or_many)] = Field(min_length=1)
-    title: Template | None = None
-
-    @model_validator(mode="after")
-    def _installed(self) -> AppriseSinkSpec:
-        import importlib.util
-
-        if importlib.util.find_spec("apprise") is None:
-            raise ValueError(
-                "the apprise sink needs the optional extra: pip install 'newsmon[apprise]'"
-            )
-        return self
-
-
-SinkSpec = Annotated[
-    WebhookSinkSpec
-    | LogSinkSpec
-    | SlackSinkSpec
-    | DiscordSinkSpec
-    | TelegramSinkSpec
-    | EmailSinkSpec
-    | AppriseSinkSpec,
-    Field(discriminator="type"),
-]
-SINK_TYPES = (
-    WebhookSinkSpec,
-    LogSinkSpec,
-    SlackSinkSpec,
-    DiscordSinkSpec,
-    TelegramSinkSpec,
-    EmailSinkSpec,
-    AppriseSinkSpec,
-)
 
 
 def default_state() -> str:
@@ -574,3 +318,28 @@ def feed_policies(settings: Settings) -> dict[str, FeedPolicy]:
 def sink_names_for(rule: RuleSpec, settings: Settings) -> tuple[str, ...]:
     """The sinks a rule delivers to: its own list, or every sink when it names none."""
     return rule.sinks if rule.sinks is not None else tuple(settings.sinks)
+
+
+__all__ = [
+    "RETRY_SCHEDULE",
+    "SAME_STORY",
+    "SINK_TYPES",
+    "AppriseSinkSpec",
+    "Defaults",
+    "DiscordSinkSpec",
+    "EmailSinkSpec",
+    "FeedPolicy",
+    "FeedSpec",
+    "LogSinkSpec",
+    "PollPolicy",
+    "RetentionSpec",
+    "RuleSpec",
+    "Settings",
+    "SinkBase",
+    "SinkSpec",
+    "SlackSinkSpec",
+    "TelegramSinkSpec",
+    "WebhookSinkSpec",
+    "feed_policies",
+    "sink_names_for",
+]

@@ -95,6 +95,15 @@ class DeliveryOutcome(enum.StrEnum):
     DISABLED = "disabled"  # 410 Gone from the receiver: the sink waits until enabled
 
 
+class AlertState(enum.StrEnum):
+    """Where an outbox row is in its life."""
+
+    PENDING = "pending"  # due now or at next_attempt_at
+    DELIVERED = "delivered"
+    DEAD = "dead"  # given up: visible, replayable
+    DIGESTED = "digested"  # held for a digest sink and sent in a digest
+
+
 class AlertKind(enum.StrEnum):
     """The event an outbox row carries (the payload's ``type``)."""
 

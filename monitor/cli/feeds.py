@@ -101,7 +101,7 @@ async def _discover(url: str, settings: Settings, allow_private: bool) -> dict[s
     """What ``url`` is: a feed, or a page and the feeds it links to (each one tried), read as
     the pipeline reads a feed."""
     from monitor.base.errors import NotAFeed, UpdateError
-    from monitor.flow.pipeline import FeedReader
+    from monitor.flow.reader import FeedReader
     from monitor.stages.discover import find_feed_links
     from monitor.stages.fetch import Fetcher, make_session
 

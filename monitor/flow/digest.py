@@ -10,35 +10,15 @@ firing together cut one digest (its id is derived from the sink and the fire tim
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import structlog
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.base.ids import digest_id
 from monitor.stages.alerts import digest_payload
+from monitor.stages.digests import latest_fire
 from monitor.store import Store
 
 log = structlog.get_logger("newsmon.digest")
-
-MAX_STEPS = 100_000  # fire times walked to catch up (a minutely cron, down for two months)
-
-
-def digest_trigger(cron: str, timezone: str) -> CronTrigger:
-    return CronTrigger.from_crontab(cron, timezone=timezone)
-
-
-def latest_fire(trigger: CronTrigger, after: datetime | None, now: datetime) -> datetime | None:
-    """The latest fire time in ``(after, now]`` (UTC), or None if none has come yet."""
-    start = (after or now) + timedelta(seconds=1)
-    latest = None
-    fire = trigger.get_next_fire_time(None, start)
-    for _ in range(MAX_STEPS):
-        if fire is None or fire > now:
-            break
-        latest = fire
-        fire = trigger.get_next_fire_time(None, fire + timedelta(seconds=1))
-    return latest.astimezone(UTC) if latest else None
 
 
 async def cut_digest(store: Store, sink: str, trigger: CronTrigger) -> int:

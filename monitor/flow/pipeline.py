@@ -20,7 +20,6 @@ exactly one ``feed.updated`` log line.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -51,6 +50,7 @@ from monitor.base.types import (
 )
 from monitor.config import LoadedConfig
 from monitor.flow.events import PollEvents, Unobserved
+from monitor.flow.reader import FeedReader, Fetched, read_validators
 from monitor.stages.articles import resolve_language
 from monitor.stages.decide import (
     Decider,
@@ -61,14 +61,12 @@ from monitor.stages.decide import (
     unknown_items,
 )
 from monitor.stages.fetch import Fetcher
-from monitor.stages.parse import Parser, parse_in
-from monitor.stages.polling import Validators, failed_intent, follow_redirect, next_poll_at
+from monitor.stages.polling import failed_intent, follow_redirect, next_poll_at
 from monitor.stages.schedule import PollHints, cache_lifetime, entry_interval, quiet_for
 from monitor.store.feeds import RecordOutcome
 
 log = structlog.get_logger("newsmon.feed")
 
-LARGE_BODY = 1024 * 1024
 _CHAIN_REASON = {
     IdentityMode.GUID: "GUIDs repeat across entries or change between fetches",
     IdentityMode.LINK: "links repeat across different entries",
@@ -99,55 +97,6 @@ class Recorder(Protocol):
     """Where a poll's outcome goes (:class:`monitor.store.batch.PollRecorder`)."""
 
     async def record(self, intent: FeedUpdateIntent) -> RecordOutcome: ...
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A fetched body and what the poll learnt on the way to it."""
-
-    result: FetchResult
-    redirect: RedirectSeen
-    relocation: Relocation | None = None
-
-
-@dataclass(frozen=True)
-class FeedReader:
-    """Fetching and parsing one feed: the pipeline's first steps, which ``newsmon discover``
-    takes too."""
-
-    fetcher: Fetcher
-    parse_pool: Parser | None = None
-
-    async def fetch(
-        self,
-        url: str,
-        policy: FeedPolicy,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-    ) -> FetchResult:
-        return await self.fetcher.fetch(
-            url,
-            etag=etag,
-            last_modified=last_modified,
-            deadline=policy.timeout,
-            allow_private=policy.allow_private,
-        )
-
-    async def parse(self, result: FetchResult, policy: FeedPolicy) -> ParsedFeed:
-        """The fetched body as a feed; :class:`NotAFeed` (with the feeds it links to) for a
-        page. Parsing runs in the parse pool, within ``parse_timeout``."""
-        assert result.body is not None
-        deadline = policy.parse_timeout
-        return await parse_in(self.parse_pool, result.body, result.url, result.headers, deadline)
-
-
-async def read_validators(result: FetchResult) -> Validators:
-    """:meth:`Validators.of`, in a thread for big bodies (10 MiB take some 30 ms to hash)."""
-    assert result.body is not None
-    if len(result.body) > LARGE_BODY:
-        return await asyncio.to_thread(Validators.of, result)
-    return Validators.of(result)
 
 
 @dataclass

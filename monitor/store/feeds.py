@@ -46,8 +46,7 @@ class RecordOutcome:
 
 def feed_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
     """The ``feeds`` columns one poll sets (see :class:`FeedUpdateIntent` for what is kept)."""
-    f = feeds.c
-    values: dict[str, Any] = {
+    return {
         "lease_owner": None,
         "lease_until": None,
         "last_attempt_at": intent.attempted_at,
@@ -55,26 +54,41 @@ def feed_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
         "last_status": intent.status,
         "last_error": intent.error,
         "last_error_kind": intent.error_kind,
+        **_outcome_columns(intent),
+        **_learnt_columns(intent),
     }
+
+
+def _outcome_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
+    """Failure counting, the failing and disabled states, and the warning that outlives a 304."""
+    f = feeds.c
+    values: dict[str, Any] = {}
     if intent.status.body_unchanged:
         # The body last parsed is still the one served: a warning about it still holds (until a
         # clean parse); an error is over.
         still = f.last_error_kind == MALFORMED
         values["last_error"] = sa.case((still, f.last_error), else_=None)
         values["last_error_kind"] = sa.case((still, f.last_error_kind), else_=None)
-    if intent.status.failed:
-        values["consecutive_failures"] = f.consecutive_failures + 1
-        if intent.failing:
-            values["failing_since"] = sa.func.coalesce(f.failing_since, intent.attempted_at)
-        if intent.status is PollStatus.GONE:
-            values.update(disabled_at=intent.attempted_at, disabled_reason=intent.error)
-    else:
-        values.update(
-            consecutive_failures=0,
-            failing_since=None,
-            last_success_at=intent.attempted_at,
-            synced_at=sa.func.coalesce(f.synced_at, intent.attempted_at),
-        )
+    if not intent.status.failed:
+        return {
+            **values,
+            "consecutive_failures": 0,
+            "failing_since": None,
+            "last_success_at": intent.attempted_at,
+            "synced_at": sa.func.coalesce(f.synced_at, intent.attempted_at),
+        }
+    values["consecutive_failures"] = f.consecutive_failures + 1
+    if intent.failing:
+        values["failing_since"] = sa.func.coalesce(f.failing_since, intent.attempted_at)
+    if intent.status is PollStatus.GONE:
+        values.update(disabled_at=intent.attempted_at, disabled_reason=intent.error)
+    return values
+
+
+def _learnt_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
+    """What the poll learnt of the feed: validators, title, identity, rhythm, where it lives.
+    A field the intent leaves as None leaves its column as it is."""
+    values: dict[str, Any] = {}
     if intent.body_hash is not None:
         values.update(
             etag=intent.etag,
@@ -100,6 +114,44 @@ def feed_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
             effective_url=intent.relocation.url, effective_url_source=intent.relocation.source
         )
     return values
+
+
+# What a poll needs of its feed's row.
+CLAIMED = (
+    feeds.c.id,
+    feeds.c.url,
+    feeds.c.etag,
+    feeds.c.last_modified,
+    feeds.c.body_hash,
+    feeds.c.synced_at,
+    feeds.c.consecutive_failures,
+    feeds.c.effective_url,
+    feeds.c.scan_hash,
+    feeds.c.entry_interval,
+    feeds.c.publisher_interval,
+    feeds.c.redirect_url,
+    feeds.c.redirect_count,
+    feeds.c.identity,
+)
+
+
+def _claimed(row: Any) -> FeedForUpdate:
+    return FeedForUpdate(
+        row.id,
+        row.url,
+        row.etag,
+        row.last_modified,
+        row.body_hash,
+        row.synced_at is not None,
+        row.consecutive_failures,
+        effective_url=row.effective_url,
+        scan_hash=row.scan_hash,
+        entry_interval=row.entry_interval,
+        publisher_interval=row.publisher_interval,
+        redirect_url=row.redirect_url,
+        redirect_count=row.redirect_count,
+        identity=IdentityMode(row.identity),
+    )
 
 
 class _LeaseLost(Exception):
@@ -191,44 +243,11 @@ class FeedStore(StoreCore):
             feeds.update()
             .where(f.id.in_(due.scalar_subquery()))
             .values(lease_owner=node, lease_until=now + timedelta(seconds=lease))
-            .returning(
-                f.id,
-                f.url,
-                f.etag,
-                f.last_modified,
-                f.body_hash,
-                f.synced_at,
-                f.consecutive_failures,
-                f.effective_url,
-                f.scan_hash,
-                f.entry_interval,
-                f.publisher_interval,
-                f.redirect_url,
-                f.redirect_count,
-                f.identity,
-            )
+            .returning(*CLAIMED)
         )
         async with self._write() as conn:
             rows = (await conn.execute(claim)).all()
-        return [
-            FeedForUpdate(
-                row.id,
-                row.url,
-                row.etag,
-                row.last_modified,
-                row.body_hash,
-                row.synced_at is not None,
-                row.consecutive_failures,
-                effective_url=row.effective_url,
-                scan_hash=row.scan_hash,
-                entry_interval=row.entry_interval,
-                publisher_interval=row.publisher_interval,
-                redirect_url=row.redirect_url,
-                redirect_count=row.redirect_count,
-                identity=IdentityMode(row.identity),
-            )
-            for row in sorted(rows, key=lambda r: r.id)
-        ]
+        return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
 
     async def release_feed(self, feed_id: int, node: str) -> None:
         """Give up our lease on a feed without recording a poll."""

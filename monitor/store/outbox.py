@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.base.types import Alert
+from monitor.base.types import Alert, AlertState
 from monitor.store.core import StoreCore
 from monitor.store.schema import alerts, sinks
 
@@ -52,7 +52,7 @@ class OutboxStore(StoreCore):
         due = (
             sa.select(a.id)
             .where(
-                a.state == "pending",
+                a.state == AlertState.PENDING,
                 a.next_attempt_at <= now,
                 sa.or_(a.lease_until.is_(None), a.lease_until < now),
                 a.sink.not_in(disabled.scalar_subquery()),
@@ -94,9 +94,12 @@ class OutboxStore(StoreCore):
         async with self._write() as conn:
             await conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id, alerts.c.state.in_(("pending", "dead")))
+                .where(
+                    alerts.c.id == alert_id,
+                    alerts.c.state.in_((AlertState.PENDING, AlertState.DEAD)),
+                )
                 .values(
-                    state="delivered",
+                    state=AlertState.DELIVERED,
                     delivered_at=self.now(),
                     lease_owner=None,
                     lease_until=None,
@@ -112,7 +115,7 @@ class OutboxStore(StoreCore):
         a later claim of this one, may hold the row or have delivered it.
         """
         a = alerts.c
-        held = [a.id == alert_id, a.lease_owner == node, a.state == "pending"]
+        held = [a.id == alert_id, a.lease_owner == node, a.state == AlertState.PENDING]
         if attempt is not None:
             held.append(a.attempts == attempt)
         return held
@@ -134,7 +137,7 @@ class OutboxStore(StoreCore):
             await conn.execute(
                 alerts.update()
                 .where(*self._claim_holds(alert_id, node, attempt))
-                .values(state="dead", last_error=error, lease_owner=None, lease_until=None)
+                .values(state=AlertState.DEAD, last_error=error, lease_owner=None, lease_until=None)
             )
 
     async def replay_alert(self, alert_id: str) -> bool:
@@ -142,8 +145,13 @@ class OutboxStore(StoreCore):
         async with self._write() as conn:
             result = await conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id, alerts.c.state == "dead")
-                .values(state="pending", attempts=0, next_attempt_at=self.now(), last_error=None)
+                .where(alerts.c.id == alert_id, alerts.c.state == AlertState.DEAD)
+                .values(
+                    state=AlertState.PENDING,
+                    attempts=0,
+                    next_attempt_at=self.now(),
+                    last_error=None,
+                )
             )
         return bool(result.rowcount)
 
@@ -165,7 +173,7 @@ class OutboxStore(StoreCore):
             if alert_id is not None:
                 await conn.execute(
                     alerts.update()
-                    .where(alerts.c.id == alert_id, alerts.c.state == "pending")
+                    .where(alerts.c.id == alert_id, alerts.c.state == AlertState.PENDING)
                     .values(
                         next_attempt_at=now, last_error=reason, lease_owner=None, lease_until=None
                     )
@@ -226,9 +234,11 @@ class OutboxStore(StoreCore):
             ]
             orphaned = await conn.execute(
                 alerts.update()
-                .where(alerts.c.state == "pending", alerts.c.sink.not_in(list(fingerprints)))
+                .where(
+                    alerts.c.state == AlertState.PENDING, alerts.c.sink.not_in(list(fingerprints))
+                )
                 .values(
-                    state="dead",
+                    state=AlertState.DEAD,
                     last_error="its sink is no longer configured",
                     lease_owner=None,
                     lease_until=None,

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.base.ids import alert_id
-from monitor.base.types import ChangeKind, EntryChange, EntryWrite
+from monitor.base.types import AlertDraft, AlertState, ChangeKind, EntryChange, EntryWrite
 from monitor.stages.stories import StoryCandidates, StoryPolicy, band_keys, pack, unpack
 from monitor.store.schema import alerts, entries, matches, revisions, stories, story_bands
 
@@ -36,21 +36,7 @@ async def write_entries(
 ) -> int:
     """Write the entries of one poll, a few statements for the whole batch; returns how many
     outbox rows were created."""
-    new = [w for w in writes if w.change.kind is ChangeKind.NEW]
-    candidates = await _candidates(conn, new, now, policy)
-    placed: list[int | None] = []  # each write's story; a negative one is a fresh one
-    for write in writes:
-        stored = write.change.stored
-        if write.change.kind is not ChangeKind.NEW and stored is not None:
-            if stored.story_id is not None:
-                placed.append(stored.story_id)
-                continue  # recorded before stories lost its story: it gets one below
-        elif write.change.kind is not ChangeKind.NEW:
-            placed.append(None)
-            continue
-        placed.append(candidates.place(_story_link(write), write.sketch))
-    started = await _insert_stories(conn, insert, candidates.fresh, now)
-    stories_of = [started[-s - 1] if s is not None and s < 0 else s for s in placed]
+    stories_of = await _place(conn, insert, writes, now, policy)
     entry_ids = await _insert_entries(conn, insert, feed_id, writes, stories_of, now)
     match_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
@@ -69,19 +55,7 @@ async def write_entries(
             {"entry_id": entry_id, "rule_id": rule_id, "revision": revision, "hits": hits}
             for rule_id, hits in write.matches
         ]
-        alert_rows += [
-            {
-                "id": draft.id or alert_id(draft.sink, draft.rule_id, story, revision),
-                "sink": draft.sink,
-                "rule_id": draft.rule_id,
-                "entry_id": entry_id,
-                "story_id": story,
-                "revision": revision,
-                "kind": draft.kind,
-                "payload": draft.payload,
-            }
-            for draft in write.alerts
-        ]
+        alert_rows += [_alert_row(draft, entry_id, story, revision) for draft in write.alerts]
     if match_rows:
         await conn.execute(
             insert(matches).on_conflict_do_nothing(),
@@ -89,12 +63,53 @@ async def write_entries(
         )
     if not alert_rows:
         return 0
-    common = {"state": "pending", "next_attempt_at": now, "created_at": now}
+    common = {"state": AlertState.PENDING, "next_attempt_at": now, "created_at": now}
     result = await conn.execute(
         insert(alerts).on_conflict_do_nothing().returning(alerts.c.id),
         [{**row, **common} for row in alert_rows],
     )
     return len(result.all())
+
+
+async def _place(
+    conn: AsyncConnection,
+    insert: Insert,
+    writes: Sequence[EntryWrite],
+    now: datetime,
+    policy: StoryPolicy,
+) -> list[int | None]:
+    """Each write's story: a known entry keeps its own, a new one is placed (starting the
+    stories it needs); None for a known entry without one (recorded before stories)."""
+    new = [w for w in writes if w.change.kind is ChangeKind.NEW]
+    candidates = await _candidates(conn, new, now, policy)
+    placed: list[int | None] = []  # a negative story is a fresh one, not inserted yet
+    for write in writes:
+        stored = write.change.stored
+        if write.change.kind is ChangeKind.NEW:
+            placed.append(candidates.place(_story_link(write), write.sketch))
+        elif stored is not None and stored.story_id is not None:
+            placed.append(stored.story_id)
+        elif stored is not None:  # recorded before stories: it gets one now
+            placed.append(candidates.place(_story_link(write), write.sketch))
+        else:
+            placed.append(None)
+    started = await _insert_stories(conn, insert, candidates.fresh, now)
+    return [started[-s - 1] if s is not None and s < 0 else s for s in placed]
+
+
+def _alert_row(
+    draft: AlertDraft, entry_id: int, story: int | None, revision: int
+) -> dict[str, Any]:
+    return {
+        "id": draft.id or alert_id(draft.sink, draft.rule_id, story, revision),
+        "sink": draft.sink,
+        "rule_id": draft.rule_id,
+        "entry_id": entry_id,
+        "story_id": story,
+        "revision": revision,
+        "kind": draft.kind,
+        "payload": draft.payload,
+    }
 
 
 async def _insert_stories(

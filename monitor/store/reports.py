@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.base.types import MALFORMED, FeedState, feed_state
+from monitor.base.types import MALFORMED, AlertState, FeedState, feed_state
 from monitor.store.core import StoreCore
 from monitor.store.schema import alerts, entries, feeds, sinks
 
@@ -161,7 +161,7 @@ class ReportStore(StoreCore):
         by_feed = sa.select(*flags, sa.func.count()).where(f.active).group_by(*flags)
         by_sink = (
             sa.select(a.sink, a.state, sa.func.count())
-            .where(a.state.in_(("pending", "dead")))
+            .where(a.state.in_((AlertState.PENDING, AlertState.DEAD)))
             .group_by(a.sink, a.state)
         )
         async with self._read() as conn:
