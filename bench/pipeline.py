@@ -162,11 +162,11 @@ async def run(args: argparse.Namespace, port: int) -> None:
 
 def ablate(parts: list[str]) -> None:
     """Turn off the parse skip or the group commit, to measure what each one saves."""
-    import monitor.flow.pipeline
+    import monitor.stages.polling
     from monitor.store.batch import PollRecorder
 
     if "scan" in parts:
-        monitor.flow.pipeline.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
+        monitor.stages.polling.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
     if "batch" in parts:
 
         async def alone(self: PollRecorder, intent: object) -> object:
