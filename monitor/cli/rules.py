@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import replace
 from typing import Any
 
 from monitor.base.errors import MonitorError
@@ -29,7 +28,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     test_rules.add_argument(
         "--explain", action="store_true", help="show how each rule term is normalised and stemmed"
     )
-    test_rules.add_argument("--lang", help="the articles' language when the source does not say")
+    test_rules.add_argument(
+        "--lang", help="match the articles in this language, as a feed's language: setting does"
+    )
     test_rules.add_argument(
         "--allow-private",
         action="store_true",
@@ -47,7 +48,7 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
 
 async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     from monitor.cli.sources import entries_from, read_source
-    from monitor.stages.articles import article_from_entry, resolve_language
+    from monitor.stages.articles import article_from_entry, resolve_language, with_language
     from monitor.stages.rules.explain import explain_rule, format_explanation
 
     rules = loaded.rules
@@ -66,8 +67,9 @@ async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
             code = PROBLEM
             continue
         for entry in entries:
-            language = resolve_language(entry, args.lang, loaded.settings.defaults.language)
-            entry = replace(entry, language=language)
+            decision = resolve_language(entry, args.lang, loaded.settings.defaults.language)
+            entry = with_language(entry, decision)
+            language = entry.language
             article = article_from_entry(entry, feed=name)
             found = rules.match(article)
             if args.json:
@@ -85,12 +87,15 @@ async def _test_rules(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                         "title": entry.title,
                         "url": entry.link,
                         "language": language,
+                        "declared_language": entry.declared_language,
+                        "detected_language": entry.detected_language,
                         "matches": matches,
                     }
                 )
                 continue
             print(f"== {entry.title or '(untitled)'}")
-            print(f"   {entry.link or name}  [language: {language or 'unknown, no stemming'}]")
+            shown = decision.describe() if language else "unknown, no stemming"
+            print(f"   {entry.link or name}  [language: {shown}]")
             if not found:
                 print("   no rule matched")
             for match in found:
