@@ -18,16 +18,32 @@ into the commonest words, and every article matched, with 26 hits on average. Th
 the two generators are not comparable.
 
     python bench/matching.py [--articles 3000] [--rules 1000 10000] [--seed 7]
+        [--before REF] [--rounds 5]
+
+``--before REF`` also loads the matcher as it was at git commit REF (its rules package, from
+``git show``) and times the two back to back, alternating, on the same articles and rules: on a
+shared, noisy machine only a comparison made at the same moment means anything. Each round is
+one pass over the articles with caches warm (the first pass, which learns every word, is timed
+apart as "cold"); the report gives medians and the ratio after/before.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import random
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from itertools import accumulate
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from monitor.stages.rules import Article, RuleDefinition, RuleSet, parse_query
 from monitor.stages.rules.language import stemmer
@@ -109,6 +125,14 @@ class Corpus:
 
 def make_rules(rng: random.Random, corpus: Corpus, count: int) -> list[RuleDefinition]:
     """Rules in the shapes users write, over the terms watch lists hold (see the docstring)."""
+    return [
+        RuleDefinition(rule_id, parse_query(query))
+        for rule_id, query in make_queries(rng, corpus, count)
+    ]
+
+
+def make_queries(rng: random.Random, corpus: Corpus, count: int) -> list[tuple[str, str]]:
+    """``(rule id, query)`` in the shapes users write (see :func:`make_rules`)."""
     indonesian = stemmer("id")
     assert indonesian is not None
     common = set(corpus.vocab[:COMMON])
@@ -149,8 +173,62 @@ def make_rules(rng: random.Random, corpus: Corpus, count: int) -> list[RuleDefin
             query = f"({term()} OR {term()}) AND {term()}"
         else:
             query = f"{term()} NEAR/5 {term()} AND NOT {word()}"
-        rules.append(RuleDefinition(f"rule-{i}", parse_query(query)))
+        rules.append((f"rule-{i}", query))
     return rules
+
+
+RULES_MODULES = ("query", "words", "language", "engine")  # in import order
+
+
+def load_before(ref: str) -> ModuleType:
+    """The rules package as it was at ``ref``, importable as ``rules_before`` (its modules'
+    imports of each other rewritten; what they import from elsewhere is today's)."""
+    root = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    package = root / "rules_before"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in RULES_MODULES:
+        source = subprocess.run(
+            ["git", "show", f"{ref}:monitor/stages/rules/{name}.py"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        (package / f"{name}.py").write_text(
+            source.replace("monitor.stages.rules.", "rules_before.")
+        )
+    sys.path.insert(0, str(root))
+    importlib.import_module("rules_before.engine")
+    return importlib.import_module("rules_before")
+
+
+class Matcher:
+    """One matcher version: how to build its rule set from query strings."""
+
+    def __init__(self, name: str, package: ModuleType | None) -> None:
+        self.name = name
+        if package is None:
+            self.build: Callable[[list[tuple[str, str]]], Any] = lambda queries: RuleSet.build(
+                RuleDefinition(i, parse_query(q)) for i, q in queries
+            )
+            self.article: Callable[..., Any] = Article
+        else:
+            engine = package.engine
+            query = package.query
+            self.build = lambda queries: engine.RuleSet.build(
+                engine.RuleDefinition(i, query.parse_query(q)) for i, q in queries
+            )
+            self.article = engine.Article
+
+
+def run_pass(ruleset: Any, articles: list[Any]) -> tuple[float, int, int]:
+    matched = hits = 0
+    started = time.perf_counter()
+    for item in articles:
+        found = ruleset.match(item)
+        matched += bool(found)
+        hits += sum(len(m.hits) for m in found)
+    return len(articles) / (time.perf_counter() - started), matched, hits
 
 
 def main() -> None:
@@ -158,38 +236,50 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--rules", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--before", metavar="REF", help="also time the matcher at this commit")
+    parser.add_argument("--rounds", type=int, default=5, help="warm passes per matcher")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     corpus = Corpus(rng)
-    articles = [corpus.article(rng) for _ in range(args.articles)]
-    words = sum(len(a.content.split()) for a in articles) / len(articles)
-    print(f"{len(articles)} articles, {words:.0f} words each on average, language id, one core")
+    matchers = [Matcher("after", None)]
+    if args.before:
+        matchers.insert(0, Matcher(f"before ({args.before})", load_before(args.before)))
+    texts = [corpus.article(rng) for _ in range(args.articles)]
+    words = sum(len(a.content.split()) for a in texts) / len(texts)
+    print(f"{len(texts)} articles, {words:.0f} words each on average, language id, one core")
     for count in args.rules:
-        definitions = make_rules(random.Random(args.seed + count), corpus, count)
-        gc.collect()
-        tracemalloc.start()
-        started = time.perf_counter()
-        ruleset = RuleSet.build(definitions)
-        ruleset.match(articles[0])  # builds the Indonesian stem index
-        build = time.perf_counter() - started
-        held = tracemalloc.get_traced_memory()[0] / 2**20
-        tracemalloc.stop()
-        best = 0.0
-        for _ in range(3):
-            matched = hits = 0
+        queries = make_queries(random.Random(args.seed + count), corpus, count)
+        built = []
+        for matcher in matchers:
+            articles = [
+                matcher.article(title=a.title, summary=a.summary, content=a.content, language="id")
+                for a in texts
+            ]
+            gc.collect()
+            tracemalloc.start()
             started = time.perf_counter()
-            for item in articles:
-                found = ruleset.match(item)
-                matched += bool(found)
-                hits += sum(len(m.hits) for m in found)
-            rate = len(articles) / (time.perf_counter() - started)
-            best = max(best, rate)
-        print(
-            f"{count:>6} rules: {best:7.0f} articles/s (best of 3)  build+stem index "
-            f"{build * 1000:5.0f} ms  index {held:5.1f} MiB  "
-            f"articles matched {matched / len(articles):.0%}  "
-            f"hits/article {hits / len(articles):.1f}"
-        )
+            ruleset = matcher.build(queries)
+            ruleset.match(articles[0])  # builds the Indonesian family or stem index
+            build = time.perf_counter() - started
+            held = tracemalloc.get_traced_memory()[0] / 2**20
+            tracemalloc.stop()
+            cold, matched, hits = run_pass(ruleset, articles)
+            built.append((matcher, ruleset, articles, build, held, cold, matched, hits))
+        rates: dict[str, list[float]] = {m.name: [] for m in matchers}
+        for _ in range(args.rounds):  # alternating, so that both see the same noise
+            for matcher, ruleset, articles, *_ in built:
+                rates[matcher.name].append(run_pass(ruleset, articles)[0])
+        for matcher, _, articles, build, held, cold, matched, hits in built:
+            median = statistics.median(rates[matcher.name])
+            print(
+                f"{count:>6} rules, {matcher.name:<22} {median:7.0f} articles/s (median of "
+                f"{args.rounds}; cold {cold:5.0f})  build {build * 1000:5.0f} ms  index "
+                f"{held:5.1f} MiB  matched {matched / len(articles):.0%}  "
+                f"hits/article {hits / len(articles):.1f}"
+            )
+        if len(built) == 2:
+            ratio = statistics.median(rates["after"]) / statistics.median(rates[matchers[0].name])
+            print(f"{count:>6} rules, after/before: {ratio:.2f}")
 
 
 if __name__ == "__main__":

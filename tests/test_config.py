@@ -524,3 +524,78 @@ def test_fetching_settings_errors_have_positions(write_config) -> None:
     ]
     path = write_config("defaults:\n  min_interval: 2h\n  max_interval: 1h\n")
     assert problems(path) == [f"{path}:2:3: defaults: min_interval is longer than max_interval"]
+
+
+# --- words: the families users set right --------------------------------------------------------
+
+WORDS_RULES = """\
+rules:
+  - id: pemilu
+    query: 'pemilu OR adil'
+words:
+  keep: [pengadilan]
+  join:
+    - [pemilu, pilkada]
+  split:
+    - [adil, keadilan]
+"""
+
+
+def test_words_from_a_rule_file_shape_the_families(write_config) -> None:
+    """keep, join and split in an included rule file change what the rules find."""
+    from monitor.stages.rules import Article
+
+    write_config(WORDS_RULES, name="rules.yaml")
+    main = write_config(
+        "include: rules.yaml\nwords:\n  keep: [perdana]\nsinks: {log: {type: log}}\n"
+    )
+    loaded = load_config(main)
+    overrides = loaded.rules.overrides
+    assert overrides.keep == {"pengadilan", "perdana"}
+    assert overrides.join == (frozenset({"pemilu", "pilkada"}),)
+    assert overrides.split == (frozenset({"adil", "keadilan"}),)
+
+    def fires(text: str) -> bool:
+        return bool(loaded.rules.match(Article(content=text, language="id")))
+
+    assert fires("pilkadanya ditunda")  # joined with pemilu
+    assert fires("mengadili")  # adil's family, untouched
+    assert not fires("pengadilan negeri")  # kept: out of adil's family
+    assert not fires("keadilan sosial")  # split from adil
+
+
+def test_words_problems_have_their_positions(write_config) -> None:
+    write_config(
+        """\
+words:
+  keep: ['kerja sama', sanksi*]
+  join:
+    - [pemilu, pilkada]
+    - [pilkada, pilpres]
+    - [sanksi]
+  split:
+    - [pemilu, pilkada]
+""",
+        name="words.yaml",
+    )
+    main = write_config("include: words.yaml\nwords:\n  keep: [x]\nsinks: {log: {type: log}}\n")
+    found = problems(main)
+    words = main.parent / "words.yaml"
+    assert found == [
+        f"{words}:2:10: words.keep: 'kerja sama' is not one word (write each word of a family"
+        " on its own)",
+        f"{words}:2:24: words.keep: 'sanksi*' is not one word (write each word of a family"
+        " on its own)",
+        f"{words}:5:7: words.join: 'pilkada' is in two join lists (put the words of one family"
+        " in one list)",
+        f"{words}:6:7: words.join: a join list needs two different words or more",
+        f"{words}:8:7: words.split: 'pemilu' and 'pilkada' are also joined (at {words}:4:7)",
+    ]
+
+
+def test_an_unknown_words_key_or_a_word_for_a_list_is_refused(write_config) -> None:
+    path = write_config("words:\n  kep: [pemilu]\n  join: [pemilu]\nsinks: {log: {type: log}}\n")
+    assert problems(path) == [
+        f"{path}:2:3: unknown key 'words.kep' (did you mean 'keep'?)",
+        f"{path}:3:10: words.join[0]: Input should be a valid tuple",
+    ]

@@ -9,7 +9,7 @@ from standardwebhooks import Webhook
 
 from monitor.config import load_config
 from monitor.store import Store
-from tests.conftest import FakeClock, FeedServer, Receiver, run_once
+from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 
 SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24tdGVzdHM="
 
@@ -225,3 +225,101 @@ async def test_parsing_in_the_process_pool_gives_the_same_alerts(
         "belarus",
         "sanksi",
     ]
+
+
+LANGUAGES_CONFIG = """\
+state: {state}
+defaults:
+  allow_private: true
+  backfill: all
+feeds:
+  - url: {cms}
+    name: CMS left at en-US
+  - url: {english}
+    name: English in an id feed
+  - url: {forced}
+    name: Configured English
+    language: en
+rules:
+  - id: sanksi
+    query: 'sanksi'
+  - id: protest
+    query: 'protest'
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+    secret: {secret}
+"""
+
+
+def feed_in(language: str, title: str, text: str, guid: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{guid}</title>'
+        f"<link>https://news.example/</link><language>{language}</language>"
+        f"<item><title>{title}</title><link>https://news.example/{guid}</link>"
+        f"<guid>{guid}</guid><description>{text}</description></item></channel></rss>"
+    ).encode()
+
+
+async def test_misdeclared_languages_are_read_from_the_text_unless_configured(
+    write_config, state: str, feeds: FeedServer, receiver: Receiver, clock: FakeClock
+) -> None:
+    """An Indonesian item in an en-US feed is matched as Indonesian (sanksi finds Disanksi and
+    Sanksinya), an English item in an id feed as English (protest finds Protesters); a feed's
+    configured language still wins. The payload says what was declared and detected."""
+    from tests.test_digest import VALIDATOR
+
+    receiver.secrets = (SECRET,)
+    indonesian = (
+        "Pejabat Disanksi karena Melanggar Aturan",
+        "Sanksinya berupa penurunan pangkat selama tiga tahun, kata juru bicara kementerian.",
+    )
+    english = (
+        "Protesters rally in Minsk",
+        "Thousands protested against the disputed election result on Sunday.",
+    )
+    config = write_config(
+        LANGUAGES_CONFIG.format(
+            state=state,
+            cms=feeds.set("cms.xml", feed_in("en-US", *indonesian, guid="cms")),
+            english=feeds.set("english.xml", feed_in("id", *english, guid="english")),
+            forced=feeds.set("forced.xml", feed_in("en-US", *indonesian, guid="forced")),
+            hook=receiver.url,
+            secret=SECRET,
+        )
+    )
+    summary = await run_once(config, clock)
+    assert summary.new == 3
+    got = {
+        (d.json["data"]["article"]["feed"]["name"], d.json["data"]["rule"]["id"]): d.json
+        for d in receiver.deliveries
+    }
+    assert sorted(got) == [("CMS left at en-US", "sanksi"), ("English in an id feed", "protest")]
+    cms = got["CMS left at en-US", "sanksi"]["data"]
+    assert [h["text"] for h in cms["hits"]] == ["Disanksi", "Sanksinya"]
+    article = cms["article"]
+    assert (article["language"], article["declared_language"], article["detected_language"]) == (
+        "id",
+        "en",
+        "id",
+    )
+    article = got["English in an id feed", "protest"]["data"]["article"]
+    assert (article["language"], article["declared_language"], article["detected_language"]) == (
+        "en",
+        "id",
+        "en",
+    )
+    for payload in got.values():
+        VALIDATOR.validate(payload)
+    store = await Store.open(state, clock)
+    try:  # the configured feed's item was matched (and stored) as English: sanksi missed it
+        stored = {
+            (guid, language): await count_rows(
+                store, "entries", url=f"https://news.example/{guid}", language=language
+            )
+            for guid, language in (("cms", "id"), ("english", "en"), ("forced", "en"))
+        }
+    finally:
+        await store.close()
+    assert stored == {("cms", "id"): 1, ("english", "en"): 1, ("forced", "en"): 1}

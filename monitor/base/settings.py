@@ -177,6 +177,16 @@ def default_state() -> str:
     return f"sqlite:///{os.path.join(directory, 'newsmon.db') if directory else 'newsmon.db'}"
 
 
+class WordsSpec(Model):
+    """Word families the algorithms get wrong, set right by the user (RULES.md):
+    ``keep`` words are never stemmed (each finds itself and its inflections only), each
+    ``join`` list is one family, and the words of a ``split`` list are never one family."""
+
+    keep: tuple[StrictStr, ...] = ()
+    join: tuple[tuple[StrictStr, ...], ...] = ()
+    split: tuple[tuple[StrictStr, ...], ...] = ()
+
+
 class Settings(Model):
     """The whole configuration, after includes, interpolation and validation."""
 
@@ -188,6 +198,7 @@ class Settings(Model):
     feeds: tuple[FeedSpec, ...] = ()
     groups: Mapping[Name, StrictStr] = Field(default_factory=dict)
     rules: tuple[RuleSpec, ...] = ()
+    words: WordsSpec = WordsSpec()
     sinks: Mapping[Name, SinkSpec] = Field(default_factory=dict)
     http: HttpSpec = HttpSpec()
 

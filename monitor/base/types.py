@@ -171,8 +171,10 @@ class ParsedEntry:
     summary: str
     content: str
     published: datetime | None
-    language: str | None = None
+    language: str | None = None  # as declared; once decided, the language it is matched in
     author: str | None = None
+    declared_language: str | None = None  # set with the decision: what the feed or entry said
+    detected_language: str | None = None  # and what the text clearly is, if it is clear
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from monitor.base.errors import Problem
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, problem_dict
+from monitor.config import LoadedConfig
+
+FAMILY_LANGUAGES = ("id", "en")  # the languages whose families check looks at
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -18,6 +22,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if loaded is None:
         return PROBLEM
     settings = loaded.settings
+    warnings = sorted([*loaded.warnings, *family_warnings(loaded)], key=_order)
     if args.json:
         print_json(
             {
@@ -25,11 +30,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 "feeds": len(settings.feeds),
                 "rules": len(settings.rules),
                 "sinks": len(settings.sinks),
-                "problems": [problem_dict(p) for p in loaded.warnings],
+                "problems": [problem_dict(p) for p in warnings],
             }
         )
         return OK
-    for warning in loaded.warnings:
+    for warning in warnings:
         print(warning)
     counts = ", ".join(
         plural(n, word)
@@ -41,3 +46,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     print(f"{args.config}: OK ({counts})")
     return OK
+
+
+def family_warnings(loaded: LoadedConfig) -> list[Problem]:
+    """A warning for each rule word whose family brings in frequent words of their own
+    (``adil`` finds pengadilan), at the word's place in its file."""
+    if not loaded.family_terms:
+        return []
+    from monitor.stages.rules.vocabulary import family_warning  # wordfreq: this command only
+
+    out = []
+    seen = set()
+    overrides = loaded.rules.overrides
+    for term in loaded.family_terms:
+        where = (term.word, term.position)
+        if where in seen:
+            continue
+        seen.add(where)
+        languages = [code for code in term.languages or FAMILY_LANGUAGES if code in ("id", "en")]
+        message = family_warning(term.word, languages, overrides)
+        if message:
+            out.append(Problem(f"rule {term.rule_id!r}: {message}", term.position, "warning"))
+    return out
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    where = problem.position
+    return (where.file, where.line, where.col) if where else ("", 0, 0)

@@ -20,12 +20,12 @@ from monitor.base import settings as schema
 from monitor.base.errors import ConfigError, Position, Problem
 from monitor.base.listen import HttpSpec
 from monitor.base.settings import FeedPolicy, RuleSpec, Settings, feed_policies, sink_names_for
-from monitor.config.rulecheck import check_rules
+from monitor.config.rulecheck import FamilyTerm, check_rules, check_words
 from monitor.config.yamldoc import Document, PathKey, load_document, merge_positions
 from monitor.stages.matching import Matcher
 from monitor.stages.rules import RuleSet
 
-INCLUDABLE = ("feeds", "rules", "groups")
+INCLUDABLE = ("feeds", "rules", "groups", "words")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class LoadedConfig:
     include_patterns: tuple[str, ...] = ()
     policies: Mapping[str, FeedPolicy] = field(default_factory=dict)  # by feed URL
     matcher: Matcher = field(default_factory=lambda: Matcher(RuleSet.build([]), {}, {}))
+    family_terms: tuple[FamilyTerm, ...] = ()  # plain rule words, where each is written
 
 
 def _patterns(doc: Document, path: Path) -> tuple[str, ...]:
@@ -62,12 +63,14 @@ def load_config(path: Path | str) -> LoadedConfig:
     problems += _include(doc, path, files)
     problems += _retire(doc)
     settings = _validate(doc, problems)
-    definitions = check_rules(doc, problems)
+    family_terms: list[FamilyTerm] = []
+    definitions = check_rules(doc, problems, family_terms)
+    overrides = check_words(doc, problems)
     problems += _cross_check(doc)
     problems.sort(key=_order)
     if settings is None or any(p.severity == "error" for p in problems):
         raise ConfigError(problems)
-    rules = RuleSet.build(definitions)
+    rules = RuleSet.build(definitions, overrides)
     return LoadedConfig(
         settings,
         rules,
@@ -80,6 +83,7 @@ def load_config(path: Path | str) -> LoadedConfig:
             {rule.id: rule for rule in settings.rules},
             {rule.id: sink_names_for(rule, settings) for rule in settings.rules},
         ),
+        tuple(family_terms),
     )
 
 
@@ -151,6 +155,9 @@ def _include_file(doc: Document, path: Path, where: Position, files: list[Path])
         if key == "groups":
             problems += _merge_groups(doc, sub, value)
             continue
+        if key == "words":
+            problems += _merge_words(doc, sub, value)
+            continue
         if not isinstance(value, list):
             problems.append(Problem(f"{key}: must be a list", sub.position((key,))))
             continue
@@ -184,6 +191,28 @@ def _merge_groups(doc: Document, sub: Document, groups: object) -> list[Problem]
     return problems
 
 
+def _merge_words(doc: Document, sub: Document, words: object) -> list[Problem]:
+    """An included file's ``words:`` lists are added to the main file's."""
+    if not isinstance(words, dict):
+        return [Problem("words: must be a mapping (keep, join, split)", sub.position(("words",)))]
+    target = doc.data.setdefault("words", {})
+    if not isinstance(target, dict):
+        return []  # reported when the main file is validated
+    problems = []
+    for key, items in words.items():
+        if not isinstance(items, list):
+            where = sub.key_positions.get(("words", key), sub.position(("words",)))
+            problems.append(Problem(f"words.{key}: must be a list", where))
+            continue
+        into = target.setdefault(key, [])
+        if not isinstance(into, list):
+            continue
+        for j, item in enumerate(items):
+            merge_positions(doc, sub, ("words", key, j), ("words", key, len(into)))
+            into.append(item)
+    return problems
+
+
 def _dotted(path: Iterable[str | int]) -> str:
     text = ""
     for part in path:
@@ -199,6 +228,7 @@ _FIELD_NAMES = sorted(
             schema.Defaults,
             schema.FeedSpec,
             RuleSpec,
+            schema.WordsSpec,
             *schema.SINK_TYPES,
             HttpSpec,
         )

@@ -13,9 +13,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.base.errors import Position, Problem
+from monitor.base.text import WORD, fold
 from monitor.config.yamldoc import Document, PathKey
 from monitor.stages.rules import QueryError, RuleDefinition, lint_query, parse_query
-from monitor.stages.rules.query import And, Node, Not, Or, needs_a_hit
+from monitor.stages.rules.families import WordOverrides
+from monitor.stages.rules.query import (
+    FAMILY,
+    And,
+    Node,
+    Not,
+    Or,
+    Word,
+    iter_terms,
+    needs_a_hit,
+)
+
+
+@dataclass(frozen=True)
+class FamilyTerm:
+    """A plain word of a rule (matched with its family), and where it is written."""
+
+    rule_id: str
+    word: str
+    source: str
+    languages: tuple[str, ...]
+    position: Position
+
 
 TEXT_FIELDS = ("title", "summary", "content")
 
@@ -71,6 +94,18 @@ class _Groups:
         self.trees[name] = tree
         return tree
 
+    def term_ids(self) -> set[int]:
+        """The terms that come from groups (the same objects wherever a group is used)."""
+        return {id(term) for tree in self.trees.values() for term, _ in iter_terms(tree)}
+
+    def places(self) -> dict[int, Position]:
+        """Where each term of each group is written."""
+        out: dict[int, Position] = {}
+        for name, tree in self.trees.items():
+            for term, _ in iter_terms(tree):
+                out.setdefault(id(term), query_position(self.doc, ("groups", name), term.offset))
+        return out
+
     def check_all(self) -> None:
         for name in self.raw:
             if isinstance(name, str) and name not in self.trees and name not in self.failed:
@@ -94,7 +129,9 @@ def _parse(
     text: str,
     *,
     check: bool,
+    places: dict[int, Position] | None = None,
 ) -> Node | None:
+    """Parse one query string; ``places`` gets where each of its own terms is written."""
     try:
         tree = parse_query(text, groups.resolve, check=check)
     except QueryError as e:
@@ -102,6 +139,11 @@ def _parse(
         where = query_position(doc, path, e.offset)
         problems.append(Problem(f"rule {rule_id!r}: {label}: {e.message}", where))
         return None
+    if places is not None:
+        from_groups = groups.term_ids()
+        for term, _ in iter_terms(tree):
+            if id(term) not in from_groups:
+                places[id(term)] = query_position(doc, path, term.offset)
     for message, offset in lint_query(tree):
         problems.append(
             Problem(
@@ -120,6 +162,7 @@ def _structured(
     rule_id: str,
     i: int,
     rule: dict[str, Any],
+    places: dict[int, Position],
 ) -> Node | None:
     parts: dict[str, list[Node]] = {}
     ok = True
@@ -131,7 +174,16 @@ def _structured(
         for j, text in enumerate(items):
             if not isinstance(text, str):
                 continue  # reported by validation
-            tree = _parse(doc, groups, problems, rule_id, ("rules", i, key, j), text, check=False)
+            tree = _parse(
+                doc,
+                groups,
+                problems,
+                rule_id,
+                ("rules", i, key, j),
+                text,
+                check=False,
+                places=places,
+            )
             if tree is None:
                 ok = False
             else:
@@ -159,20 +211,31 @@ def _structured(
     return tree
 
 
-def check_rules(doc: Document, problems: list[Problem]) -> list[RuleDefinition]:
-    """Parse every group and rule found in the data; report each problem at its position."""
+def check_rules(
+    doc: Document, problems: list[Problem], family_terms: list[FamilyTerm] | None = None
+) -> list[RuleDefinition]:
+    """Parse every group and rule found in the data; report each problem at its position.
+    ``family_terms`` gets each rule's plain words and where they are written."""
     raw_groups = doc.data.get("groups")
     groups = _Groups(doc, problems, raw_groups if isinstance(raw_groups, dict) else {})
     groups.check_all()
+    places: dict[int, Position] = {}
     definitions = []
     for i, rule in _items(doc, "rules"):
         rule_id = rule["id"] if isinstance(rule.get("id"), str) else f"#{i}"
         if isinstance(rule.get("query"), str):
             query = _parse(
-                doc, groups, problems, rule_id, ("rules", i, "query"), rule["query"], check=True
+                doc,
+                groups,
+                problems,
+                rule_id,
+                ("rules", i, "query"),
+                rule["query"],
+                check=True,
+                places=places,
             )
         elif any(isinstance(rule.get(k), list) for k in ("all", "any", "none")):
-            query = _structured(doc, groups, problems, rule_id, i, rule)
+            query = _structured(doc, groups, problems, rule_id, i, rule, places)
         else:
             query = None
         exclude = None
@@ -188,7 +251,97 @@ def check_rules(doc: Document, problems: list[Problem]) -> list[RuleDefinition]:
             )
         if query is not None:
             definitions.append(_definition(rule_id, query, exclude, rule))
+    if family_terms is not None:
+        places.update(groups.places())
+        for definition in definitions:
+            for term, positive in iter_terms(definition.query):
+                if positive and isinstance(term, Word) and term.mode == FAMILY:
+                    where = places.get(id(term))
+                    if where is not None:
+                        family_terms.append(
+                            FamilyTerm(
+                                definition.id, term.word, term.source, definition.languages, where
+                            )
+                        )
     return definitions
+
+
+def check_words(doc: Document, problems: list[Problem]) -> WordOverrides:
+    """The ``words:`` section: each entry one word; join and split lists of two or more
+    words; a word in one join list at most, and never joined and split."""
+    section = doc.data.get("words")
+    if not isinstance(section, dict):
+        return WordOverrides()  # absent, or reported by validation
+
+    def one_word(path: PathKey, value: object) -> str | None:
+        if not isinstance(value, str):
+            return None  # reported by validation
+        words = WORD.findall(fold(value))
+        if len(words) != 1 or words[0] != fold(value).strip():
+            problems.append(
+                Problem(
+                    f"words.{path[1]}: {value!r} is not one word (write each word of a family "
+                    "on its own)",
+                    doc.position(path),
+                )
+            )
+            return None
+        return str(words[0])
+
+    keep = section.get("keep")
+    kept = [
+        w
+        for j, value in enumerate(keep if isinstance(keep, list) else [])
+        if (w := one_word(("words", "keep", j), value))
+    ]
+    lists: dict[str, list[tuple[frozenset[str], PathKey]]] = {"join": [], "split": []}
+    for kind in ("join", "split"):
+        groups = section.get(kind)
+        for j, group in enumerate(groups if isinstance(groups, list) else []):
+            if not isinstance(group, list):
+                continue  # reported by validation
+            members = [
+                w for k, value in enumerate(group) if (w := one_word(("words", kind, j, k), value))
+            ]
+            if len(members) != len(group):
+                continue
+            if len(set(members)) < 2:
+                problems.append(
+                    Problem(
+                        f"words.{kind}: a {kind} list needs two different words or more",
+                        doc.position(("words", kind, j)),
+                    )
+                )
+                continue
+            lists[kind].append((frozenset(members), ("words", kind, j)))
+    seen: dict[str, PathKey] = {}
+    for group, path in lists["join"]:
+        for word in sorted(group):
+            if word in seen:
+                problems.append(
+                    Problem(
+                        f"words.join: {word!r} is in two join lists (put the words of one family "
+                        "in one list)",
+                        doc.position(path),
+                    )
+                )
+            seen.setdefault(word, path)
+    for group, path in lists["split"]:
+        for other, other_path in lists["join"]:
+            both = sorted(group & other)
+            if len(both) >= 2:
+                problems.append(
+                    Problem(
+                        f"words.split: {both[0]!r} and {both[1]!r} are also joined (at "
+                        f"{doc.position(other_path)})",
+                        doc.position(path),
+                    )
+                )
+    return WordOverrides(
+        keep=frozenset(kept),
+        join=tuple(g for g, _ in lists["join"]),
+        split=tuple(g for g, _ in lists["split"]),
+    )
 
 
 def _strings(value: object) -> tuple[str, ...]:

@@ -51,7 +51,7 @@ from monitor.base.types import (
 from monitor.config import LoadedConfig
 from monitor.flow.events import PollEvents, Unobserved
 from monitor.flow.reader import FeedReader, Fetched, read_validators
-from monitor.stages.articles import resolve_language
+from monitor.stages.articles import resolve_language, with_language
 from monitor.stages.decide import (
     Decider,
     Identification,
@@ -275,9 +275,8 @@ class Pipeline:
             rekeyed = change.stored is not None and change.stored.key != change.key
             if change.kind is ChangeKind.SAME and not rekeyed:
                 continue
-            language = resolve_language(change.entry, policy.language, policy.default_language)
-            if language != change.entry.language:
-                change = replace(change, entry=replace(change.entry, language=language))
+            decision = resolve_language(change.entry, policy.language, policy.default_language)
+            change = replace(change, entry=with_language(change.entry, decision))
             changes.append(change)
         edited = {c.stored.story_id for c in changes if c.material and c.stored is not None}
         alerted = await self.store.story_rules(s for s in edited if s is not None)

@@ -41,6 +41,8 @@ def article_data(feed: FeedPolicy, change: EntryChange) -> dict[str, Any]:
         "published": _iso(entry.published),
         "summary": _shorten(entry.summary or entry.content),
         "language": entry.language,
+        "declared_language": entry.declared_language,
+        "detected_language": entry.detected_language,
         "author": entry.author,
     }
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from monitor.base.types import ParsedEntry
 from monitor.stages.rules import Article
-from monitor.stages.rules.language import base_language, guess_language
+from monitor.stages.rules.language import LanguageDecision, decide_language
 
 
 def resolve_language(
     entry: ParsedEntry, configured: str | None = None, default: str | None = None
-) -> str | None:
-    """The article's language: the feed's configured one, else what the feed or entry says,
-    else the configured default, else a guess from the text (None: no stemming)."""
-    return (
-        base_language(configured)
-        or base_language(entry.language)
-        or base_language(default)
-        or guess_language(f"{entry.title}\n{entry.summary}\n{entry.content}")
+) -> LanguageDecision:
+    """The article's language: the feed's configured one; else what the feed or entry
+    declares unless its text clearly says otherwise; else what the text says; else the
+    configured default (None: no stemming). ``entry.language`` is the declared one."""
+    text = f"{entry.title}\n{entry.summary}\n{entry.content}"
+    return decide_language(text, entry.language, configured, default)
+
+
+def with_language(entry: ParsedEntry, decision: LanguageDecision) -> ParsedEntry:
+    """``entry`` carrying the language it is matched in, and what it was decided from."""
+    return replace(
+        entry,
+        language=decision.used,
+        declared_language=decision.declared,
+        detected_language=decision.detected,
     )
 
 

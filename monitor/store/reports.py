@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,22 @@ class StateTally:
 
     feeds: Mapping[FeedState, int]
     outbox: Mapping[tuple[str, str], int]
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An entry as stored, with its feed: what ``test-rules --stored`` matches rules against."""
+
+    id: int
+    feed_url: str
+    feed_name: str | None
+    title: str
+    summary: str
+    content: str
+    url: str | None
+    language: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
 
 
 class ReportStore(StoreCore):
@@ -134,6 +151,47 @@ class ReportStore(StoreCore):
             report = dict(row._mapping)
             found.setdefault(report.pop("story_id"), []).append(report)
         return found
+
+    async def count_stored_articles(self, since: datetime) -> int:
+        """How many entries first seen at or after ``since`` still have their text."""
+        e = entries.c
+        query = sa.select(sa.func.count()).where(e.first_seen_at >= since, e.pruned_at.is_(None))
+        async with self._read() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def stored_articles(
+        self, since: datetime, batch: int = 500
+    ) -> AsyncIterator[list[StoredArticle]]:
+        """The entries first seen at or after ``since`` that still have their text, oldest
+        first, ``batch`` at a time (each batch its own short read: memory stays flat and no
+        read holds the database while the caller matches)."""
+        e, f = entries.c, feeds.c
+        after = 0
+        while True:
+            query = (
+                sa.select(
+                    e.id,
+                    f.url.label("feed_url"),
+                    sa.func.coalesce(f.name, f.title).label("feed_name"),
+                    e.title,
+                    e.summary,
+                    e.content,
+                    e.url,
+                    e.language,
+                    e.published_at,
+                    e.first_seen_at,
+                )
+                .join(feeds, f.id == e.feed_id)
+                .where(e.first_seen_at >= since, e.pruned_at.is_(None), e.id > after)
+                .order_by(e.id)
+                .limit(batch)
+            )
+            async with self._read() as conn:
+                rows = (await conn.execute(query)).all()
+            if not rows:
+                return
+            yield [StoredArticle(**row._mapping) for row in rows]
+            after = rows[-1].id
 
     async def list_sinks(self) -> list[dict[str, Any]]:
         """Each known sink's state, with how many of its alerts are in each delivery state."""

@@ -27,7 +27,7 @@ import structlog
 from rapidfuzz.distance import OSA
 
 from monitor.base.text import NormalText, split_slots
-from monitor.stages.rules.language import stem_words, stemmer
+from monitor.stages.rules.families import NO_OVERRIDES, Family, WordOverrides
 from monitor.stages.rules.query import (
     CASE,
     EXACT,
@@ -186,8 +186,8 @@ class _Index:
     regexes: list[int] = field(default_factory=list)
     verify: set[int] = field(default_factory=set)  # phrases and case-sensitive words
     exact: set[int] = field(default_factory=set)  # = and ! words and phrases
-    stems: dict[str | None, dict[str, list[int]] | None] = field(default_factory=dict)
-    phrase_stems: dict[str | None, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    overrides: WordOverrides = NO_OVERRIDES
+    families: dict[str | None, _FamilyIndex | None] = field(default_factory=dict)
 
     def add(self, term: Term) -> int:
         key = term.key()
@@ -213,26 +213,43 @@ class _Index:
             self.scans.append(term_id)
         return term_id
 
-    def stem_index(self, language: str | None) -> dict[str, list[int]] | None:
-        """Stem -> family terms for ``language``, built the first time it is needed."""
-        if language in self.stems:
-            return self.stems[language]
-        found = stemmer(language)
-        if found is None:
-            self.stems[language] = None
+    def family_index(self, language: str | None) -> _FamilyIndex | None:
+        """The family terms of ``language`` by their keys, built the first time it is needed
+        (None for a language without families: then only the word itself matches)."""
+        if language in self.families:
+            return self.families[language]
+        family = Family(language, self.overrides)
+        if family.kind == "none":
+            self.families[language] = None
             return None
+        words: list[str] = []
+        for term in self.terms:
+            if isinstance(term, Word) and term.mode == FAMILY:
+                words.append(term.word)
+            elif isinstance(term, Phrase) and term.mode == FAMILY:
+                words.extend(term.words)
+        keys_of = family.rule_keys(words)
         index: dict[str, list[int]] = defaultdict(list)
-        phrases: dict[int, tuple[str, ...]] = {}
+        phrases: dict[int, tuple[frozenset[str], ...]] = {}
         for term_id, term in enumerate(self.terms):
             if isinstance(term, Word) and term.mode == FAMILY:
-                index[found.stemWord(term.word)].append(term_id)
+                for key in keys_of[term.word]:
+                    index[key].append(term_id)
             elif isinstance(term, Phrase) and term.mode == FAMILY:
-                stems = tuple(found.stemWords(list(term.words)))
-                phrases[term_id] = stems
-                index[stems[0]].append(term_id)
-        self.stems[language] = dict(index)
-        self.phrase_stems[language] = phrases
-        return self.stems[language]
+                phrases[term_id] = tuple(frozenset(keys_of[w]) for w in term.words)
+                for key in keys_of[term.words[0]]:
+                    index[key].append(term_id)
+        found = self.families[language] = _FamilyIndex(family, dict(index), phrases)
+        return found
+
+
+@dataclass(frozen=True)
+class _FamilyIndex:
+    """One language's family terms: index key -> terms, and each family phrase's keys."""
+
+    family: Family
+    keys: dict[str, list[int]]
+    phrases: dict[int, tuple[frozenset[str], ...]]
 
 
 @dataclass
@@ -320,7 +337,7 @@ class RuleSet:
         self._index = index
         self._prefix_heads = frozenset(index.prefixes)
         self._rules_by_term: dict[int, list[int]] = defaultdict(list)
-        self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._followers: dict[str | None, dict[str, tuple[tuple[str, ...], set[str]]]] = {}
         self._seen: dict[str | None, set[str]] = {}
         self._hits_of: dict[str | None, dict[str, tuple[tuple[int, str], ...]]] = {}
         shared: dict[int, int] = defaultdict(int)  # term -> how many rules it is positive in
@@ -378,18 +395,33 @@ class RuleSet:
     def terms(self) -> tuple[Term, ...]:
         return tuple(self._index.terms)
 
+    @property
+    def overrides(self) -> WordOverrides:
+        return self._index.overrides
+
     @classmethod
-    def compile(cls, queries: Iterable[tuple[str, str, str | None]]) -> RuleSet:
+    def compile(
+        cls,
+        queries: Iterable[tuple[str, str, str | None]],
+        overrides: WordOverrides = NO_OVERRIDES,
+    ) -> RuleSet:
         """Compile ``(rule_id, query, exclude)``; raises ``QueryError`` on the first bad query."""
         return cls.build(
-            RuleDefinition(rule_id, parse_query(query), parse_query(exclude) if exclude else None)
-            for rule_id, query, exclude in queries
+            (
+                RuleDefinition(
+                    rule_id, parse_query(query), parse_query(exclude) if exclude else None
+                )
+                for rule_id, query, exclude in queries
+            ),
+            overrides,
         )
 
     @classmethod
-    def build(cls, definitions: Iterable[RuleDefinition]) -> RuleSet:
-        """Index parsed rules."""
-        index = _Index()
+    def build(
+        cls, definitions: Iterable[RuleDefinition], overrides: WordOverrides = NO_OVERRIDES
+    ) -> RuleSet:
+        """Index parsed rules; ``overrides`` are the users' word-family settings."""
+        index = _Index(overrides=overrides)
         rules = []
         for number, definition in enumerate(definitions):
             positive = tuple(
@@ -592,17 +624,16 @@ class RuleSet:
         index = self._index
         keys_of = {w: (w, *word_keys(w, language)) for w in words}
         all_keys = list({k for keys in keys_of.values() for k in keys})
-        stem_index = index.stem_index(language)
-        stem_of: dict[str, str] = {}
-        if stem_index is not None:
-            found = stemmer(language)
-            assert found is not None
-            stem_of = dict(zip(all_keys, found.stemWords(all_keys), strict=True))
+        families = index.family_index(language)
+        forms_of: dict[str, tuple[str, ...]] = {}
+        if families is not None:
+            forms_of = dict(zip(all_keys, families.family.article_keys(all_keys), strict=True))
         key_hits: dict[str, list[tuple[int, str]]] = {}
         for key in all_keys:
             hits = [(t, "exact") for t in index.surface.get(key, ())]
-            if stem_index:
-                hits += [(t, "stem") for t in stem_index.get(stem_of[key], ())]
+            if families is not None:
+                for form in forms_of[key]:
+                    hits += [(t, "stem") for t in families.keys.get(form, ())]
             if key[:MIN_PREFIX] in self._prefix_heads:
                 for t in index.prefixes[key[:MIN_PREFIX]]:
                     wildcard = index.terms[t]
@@ -639,7 +670,7 @@ class RuleSet:
         assert isinstance(term, Phrase)
         phrase = term.words
         words = text.words
-        stems: tuple[str, ...] | None = None  # the phrase's stems, looked up when needed
+        keys: tuple[frozenset[str], ...] | None = None  # the phrase's family keys, if needed
         slots = [slot]
         at = slot
         for offset in range(1, len(phrase)):  # the next words, past empty slots, in this field
@@ -650,27 +681,32 @@ class RuleSet:
                 return None
             word = words[at]
             if word != phrase[offset]:
-                keys, key_stems = self._follower(word, language)
-                if phrase[offset] not in keys:
+                surfaces, forms = self._follower(word, language)
+                if phrase[offset] not in surfaces:
                     if term.mode != FAMILY:
                         return None
-                    if stems is None:
-                        stems = self._index.phrase_stems.get(language, {}).get(term_id) or ()
-                    if not stems or stems[offset] not in key_stems:
+                    if keys is None:
+                        families = self._index.family_index(language)
+                        keys = families.phrases.get(term_id, ()) if families else ()
+                    if not keys or keys[offset].isdisjoint(forms):
                         return None
             slots.append(at)
         if term.mode == CASE and not _cased_equal(text, slots, term.cased):
             return None
         return slots[-1]
 
-    def _follower(self, word: str, language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The keys of a word that follows the first word of a phrase, and their stems."""
+    def _follower(self, word: str, language: str | None) -> tuple[tuple[str, ...], set[str]]:
+        """The keys of a word that follows the first word of a phrase, and their forms."""
         known = self._followers.setdefault(language, {})
         found = known.get(word)
         if found is None:
             keys = (word, *word_keys(word, language))
-            stems = stem_words(list(keys), language)
-            found = known[word] = keys, tuple(stems or ())
+            families = self._index.family_index(language)
+            forms: set[str] = set()
+            if families is not None:
+                for key_forms in families.family.article_keys(list(keys)):
+                    forms.update(key_forms)
+            found = known[word] = keys, forms
         return found
 
 
