@@ -10,14 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.stages.rules import Article, RuleDefinition, RuleSet, parse_query
-from monitor.stages.rules.families import (
-    KEEP_ID,
-    WordOverrides,
-    english_forms,
-    english_lemmas,
-    indonesian_forms,
-    snowball_chain,
-)
+from monitor.stages.rules.english import english_forms, english_lemmas
+from monitor.stages.rules.indonesian import KEEP_ID, indonesian_forms, snowball_chain
+from monitor.stages.rules.overrides import WordOverrides
 
 NONE = WordOverrides()
 

@@ -9,8 +9,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from monitor.stages.rules import Article, QueryError, RuleDefinition, RuleSet, parse_query
-from monitor.stages.rules.engine import REGEX_TIMEOUT, CompiledRule
-from monitor.stages.rules.query import (
+from monitor.stages.rules.model import REGEX_TIMEOUT, CompiledRule
+from monitor.stages.rules.nodes import (
     CASE,
     EXACT,
     FAMILY,
@@ -24,8 +24,8 @@ from monitor.stages.rules.query import (
     Scope,
     Wildcard,
     Word,
-    lint_query,
 )
+from monitor.stages.rules.query import lint_query
 
 
 def rules(
@@ -372,7 +372,7 @@ def test_many_rules_share_terms_and_only_hit_rules_are_evaluated(
 def test_a_full_word_cache_starts_again_and_matches_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from monitor.stages.rules import engine
+    from monitor.stages.rules import lexicon
 
     queries = [("a", '"sanksi baru" OR Belarus*', None), ("b", "gempa NEAR/2 Cianjur", None)]
     texts = [
@@ -382,10 +382,10 @@ def test_a_full_word_cache_starts_again_and_matches_the_same(
     ]
     articles = [Article(content=text, language="id") for text in texts] * 3
     expected = [RuleSet.compile(queries).match(a) for a in articles]
-    monkeypatch.setattr(engine, "MAX_CACHED_WORDS", 8)  # fewer than one article's words
+    monkeypatch.setattr(lexicon, "MAX_CACHED_WORDS", 8)  # fewer than one article's words
     ruleset = RuleSet.compile(queries)
     assert [ruleset.match(a) for a in articles] == expected
-    assert len(ruleset._seen["id"]) <= 8  # emptied: the texts have 14 distinct words
+    assert len(ruleset._lexicon.seen["id"]) <= 8  # emptied: the texts have 14 distinct words
 
 
 # --- errors and warnings ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from monitor.stages.rules import (
     parse_query,
     snippet,
 )
-from monitor.stages.rules.query import Node
+from monitor.stages.rules.nodes import Node
 
 MAX_SHOWN_HITS = 8
 MAX_SHOWN_ARTICLES = 10  # per rule, with --stored (--json gives them all)

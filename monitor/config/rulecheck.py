@@ -16,17 +16,8 @@ from monitor.base.errors import Position, Problem
 from monitor.base.text import WORD, fold
 from monitor.config.yamldoc import Document, PathKey
 from monitor.stages.rules import QueryError, RuleDefinition, lint_query, parse_query
-from monitor.stages.rules.families import WordOverrides
-from monitor.stages.rules.query import (
-    FAMILY,
-    And,
-    Node,
-    Not,
-    Or,
-    Word,
-    iter_terms,
-    needs_a_hit,
-)
+from monitor.stages.rules.nodes import FAMILY, And, Node, Not, Or, Word, iter_terms, needs_a_hit
+from monitor.stages.rules.overrides import WordOverrides
 
 
 @dataclass(frozen=True)

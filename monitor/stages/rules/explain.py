@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.stages.rules.engine import RuleDefinition
-from monitor.stages.rules.families import NO_OVERRIDES, WordOverrides
 from monitor.stages.rules.language import STEMMED
-from monitor.stages.rules.query import (
+from monitor.stages.rules.model import RuleDefinition
+from monitor.stages.rules.nodes import (
     FAMILY,
     Fuzzy,
     Node,
@@ -26,6 +25,7 @@ from monitor.stages.rules.query import (
     Word,
     iter_terms,
 )
+from monitor.stages.rules.overrides import NO_OVERRIDES, WordOverrides
 
 _MODES = {
     FAMILY: "word family (the word and the words built on it)",

@@ -21,15 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from monitor.stages.rules.families import (
-    INDONESIAN,
-    WordOverrides,
-    english_forms,
-    english_lemmas,
-    indonesian_forms,
-    is_inflection_step,
-)
+from monitor.stages.rules.english import english_forms, english_lemmas
+from monitor.stages.rules.families import INDONESIAN
+from monitor.stages.rules.indonesian import indonesian_forms, is_inflection_step
 from monitor.stages.rules.language import stemmer
+from monitor.stages.rules.overrides import WordOverrides
 
 VOCABULARY = 60_000  # the most frequent words of a language looked at
 FREQUENT = 4.5  # Zipf frequency (log10 of occurrences per billion words): one in 30,000 words
@@ -196,8 +192,9 @@ def made_words(
 ) -> list[str]:
     """Words made from ``word`` with common affixes that the matcher puts in its family
     (clitics and reduplication only for a ``name``, or a word that looks derived already)."""
-    from monitor.stages.rules.engine import Article, RuleDefinition, RuleSet
-    from monitor.stages.rules.query import Word
+    from monitor.stages.rules.engine import RuleSet
+    from monitor.stages.rules.model import Article, RuleDefinition
+    from monitor.stages.rules.nodes import Word
 
     if language in INDONESIAN:
         made = [f"{word}-{word}", f"{word}2", word + "nya", word + "lah"]

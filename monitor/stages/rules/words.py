@@ -9,6 +9,15 @@ from dataclasses import dataclass
 
 from monitor.base.text import NormalText, split_words
 
+VOWELS = frozenset("aeiou")
+_DROP_VOWELS = str.maketrans("", "", "aeiou")
+
+
+def vowel_count(word: str) -> int:
+    """Snowball's measure: the vowels of the word (deleting them is a C-level translate)."""
+    return len(word) - len(word.translate(_DROP_VOWELS))
+
+
 _REDUP_DIGIT = re.compile(r"^([^\W\d_]{3,})2$")  # letters only: sanksi2, not kata42
 
 
