@@ -177,28 +177,29 @@ def make_queries(rng: random.Random, corpus: Corpus, count: int) -> list[tuple[s
     return rules
 
 
-RULES_MODULES = ("query", "words", "language", "engine")  # in import order
-
-
 def load_before(ref: str) -> ModuleType:
     """The rules package as it was at ``ref``, importable as ``rules_before`` (its modules'
     imports of each other rewritten; what they import from elsewhere is today's)."""
     root = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     package = root / "rules_before"
     package.mkdir()
-    (package / "__init__.py").write_text("")
-    for name in RULES_MODULES:
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", ref, "monitor/stages/rules/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for name in names:
+        if not name.endswith(".py"):
+            continue
         source = subprocess.run(
-            ["git", "show", f"{ref}:monitor/stages/rules/{name}.py"],
-            check=True,
-            capture_output=True,
-            text=True,
+            ["git", "show", f"{ref}:{name}"], check=True, capture_output=True, text=True
         ).stdout
-        (package / f"{name}.py").write_text(
-            source.replace("monitor.stages.rules.", "rules_before.")
+        source = source.replace("monitor.stages.rules.", "rules_before.")
+        (package / Path(name).name).write_text(
+            source.replace("monitor.stages.rules", "rules_before")
         )
     sys.path.insert(0, str(root))
-    importlib.import_module("rules_before.engine")
     return importlib.import_module("rules_before")
 
 
@@ -213,12 +214,11 @@ class Matcher:
             )
             self.article: Callable[..., Any] = Article
         else:
-            engine = package.engine
-            query = package.query
-            self.build = lambda queries: engine.RuleSet.build(
-                engine.RuleDefinition(i, query.parse_query(q)) for i, q in queries
+            # the package's own exports, whichever modules they live in at that commit
+            self.build = lambda queries: package.RuleSet.build(
+                package.RuleDefinition(i, package.parse_query(q)) for i, q in queries
             )
-            self.article = engine.Article
+            self.article = package.Article
 
 
 def run_pass(ruleset: Any, articles: list[Any]) -> tuple[float, int, int]:
