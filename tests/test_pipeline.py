@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,22 @@ async def test_polls_without_entries_are_committed_together(
         assert await count_rows(store, "feeds", last_status="not_modified") == 20
     finally:
         await store.close()
+
+
+async def test_an_entry_less_feed_with_an_undefined_entity_keeps_its_pace(
+    setup: tuple[Pipeline, Store, LoadedConfig], feeds: FeedServer
+) -> None:
+    """A new feed whose channel title has one ``&bogus;`` and no items yet: polled at its
+    interval with a warning (not backed off as failing), so its first items come in time."""
+    pipeline, store, config = setup
+    for n in range(3):
+        title = f"<title>A &bogus; desk {n}</title>"
+        feeds.set("feed.xml", f'<rss version="2.0"><channel>{title}</channel></rss>'.encode())
+        assert await poll(pipeline, store, config) is PollStatus.OK
+        feed = await claim(store)
+        assert feed.consecutive_failures == 0
+        assert await count_rows(store, "feeds", last_error_kind="malformed") == 1
+        # due again within its 600 s interval (plus jitter), not hours later
+        due = store.now() + timedelta(seconds=900)
+        [row] = await store.claim_due_feeds("n1", 60, 1, due_before=due)
+        await store.release_feed(row.id, "n1")
