@@ -31,31 +31,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import rule, webhook
 from tests.conftest import FeedServer, Receiver
 
 SECRET = "whsec_Y3Jhc2gtdGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24="
 FEEDS = 4
 ITEMS = int(os.environ.get("NEWSMON_CRASH_ITEMS", 150))  # per feed
 KILLS = int(os.environ.get("NEWSMON_CRASH_KILLS", 12))
-
-CONFIG = """\
-state: sqlite:///{state}
-defaults:
-  interval: 2s
-  backfill: all
-  allow_private: true
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-    concurrency: 4
-"""
 
 
 def feed_body(feed: int) -> bytes:
@@ -137,12 +119,11 @@ async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids
     urls = [feeds.set(f"f{i}.xml", feed_body(i)) for i in range(FEEDS)]
     state = tmp_path / "crash.db"
     config = write_config(
-        CONFIG.format(
-            state=state,
-            feeds="\n".join(f"  - url: {url}" for url in urls),
-            hook=receiver.url,
-            secret=SECRET,
-        )
+        state=state,
+        defaults={"interval": "2s", "backfill": "all"},
+        feeds=urls,
+        rules=[rule("belarus", "Belarus")],
+        sinks={"hook": webhook(receiver.url, SECRET, concurrency=4)},
     )
     expected = FEEDS * ITEMS
     seed = os.environ.get("NEWSMON_CRASH_SEED") or str(random.randrange(10**9))

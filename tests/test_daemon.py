@@ -13,6 +13,7 @@ import pytest
 from monitor.app.daemon import Daemon
 from monitor.config import load_config
 from monitor.store import Store
+from tests.configs import write_config
 from tests.conftest import FakeClock
 
 
@@ -23,8 +24,7 @@ async def test_a_daemon_that_fails_while_opening_releases_what_it_opened(
     caller, and the store's lock, its connections and the HTTP sessions are released, so the
     next start on the same state works."""
     state = tmp_path / "state.db"
-    config = tmp_path / "newsmon.yaml"
-    config.write_text(f"state: sqlite:///{state}\nfeeds:\n  - url: https://a.example/feed\n")
+    config = write_config(tmp_path, state=state, feeds=["https://a.example/feed"])
     store = await Store.open(f"sqlite:///{state}", clock)  # migrated, then the trap is set
     await store.close()
     with sqlite3.connect(state) as db:

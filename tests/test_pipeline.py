@@ -17,18 +17,10 @@ from monitor.flow.reader import FeedReader
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.store import FeedSchedule, Store
 from monitor.store.batch import PollRecorder
+from tests.configs import rule, write_config
 from tests.conftest import FakeClock, FeedServer, count_rows
 
-RULES = """\
-rules:
-  - id: belarus
-    query: 'Belarus*'
-  - id: sanksi
-    query: 'sanksi'
-    notify_updates: true
-sinks:
-  hook: {type: log}
-"""
+RULES = [rule("belarus", "Belarus*"), rule("sanksi", "sanksi", notify_updates=True)]
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:
@@ -46,11 +38,7 @@ async def setup(
     tmp_path: Path, feeds: FeedServer, clock: FakeClock
 ) -> AsyncIterator[tuple[Pipeline, Store, LoadedConfig]]:
     url = feeds.url("feed.xml")
-    config_file = tmp_path / "newsmon.yaml"
-    config_file.write_text(
-        f"state: sqlite:///{tmp_path / 'state.db'}\n"
-        f"defaults: {{allow_private: true}}\nfeeds:\n  - url: {url}\n" + RULES
-    )
+    config_file = write_config(tmp_path, feeds=[url], rules=RULES, sinks={"hook": {"type": "log"}})
     config = load_config(config_file)
     store = await Store.open(config.settings.state, clock)
     await store.sync_feeds([FeedSchedule(url, None, 600)])
