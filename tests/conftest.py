@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
-import inspect
 import json
 import os
 import time
@@ -26,42 +24,12 @@ from monitor.config import LoadedConfig, load_config
 from monitor.store import Store
 from monitor.store.schema import metadata
 from tests import configs
+from tests.bounds import pytest_collection_modifyitems, pytest_configure  # noqa: F401 (hooks)
 from tests.configs import WEBHOOK_SECRET
 from tests.evil_server import EvilServer
 
 DATA = Path(__file__).parent / "data"
 PG_URL = os.environ.get("NEWSMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-BOUND = 60.0  # seconds an async test may take; @pytest.mark.bound(seconds) gives another
-
-
-# --- every async test bounded --------------------------------------------------------------------
-
-
-def _bounded(test: Callable[..., Awaitable[Any]], seconds: float, name: str) -> Any:
-    """``test`` run under ``asyncio.timeout(seconds)``: a hang fails fast, and says so."""
-
-    @functools.wraps(test)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        bound = asyncio.timeout(seconds)
-        try:
-            async with bound:
-                return await test(*args, **kwargs)
-        except TimeoutError:
-            if not bound.expired():
-                raise  # the test's own timeout, not the bound
-            pytest.fail(f"{name} hung: not done within {seconds:g} s", pytrace=False)
-
-    return run
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Daemons, ``run_once`` passes and in-process CLI runs included, no async test can hang CI:
-    each runs within :data:`BOUND` seconds, or its ``bound`` mark's."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            marker = item.get_closest_marker("bound")
-            seconds = float(marker.args[0]) if marker else BOUND
-            item.obj = _bounded(item.obj, seconds, item.nodeid)
 
 
 @pytest.fixture(scope="session")
