@@ -23,6 +23,9 @@ from monitor.app.daemon import Daemon, OnceSummary
 from monitor.config import LoadedConfig, load_config
 from monitor.store import Store
 from monitor.store.schema import metadata
+from tests import configs
+from tests.bounds import pytest_collection_modifyitems, pytest_configure  # noqa: F401 (hooks)
+from tests.configs import WEBHOOK_SECRET
 from tests.evil_server import EvilServer
 
 DATA = Path(__file__).parent / "data"
@@ -133,10 +136,6 @@ class Delivery:
     @property
     def id(self) -> str:
         return self.headers["webhook-id"]
-
-
-# The secret every webhook sink in the tests signs with, unless a test says otherwise.
-WEBHOOK_SECRET = "whsec_dGVzdHMtc2lnbi1ldmVyeS13ZWJob29rLXdpdGgtdGhpcw=="
 
 
 class Receiver:
@@ -329,7 +328,13 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Any:
-    def write(text: str, name: str = "newsmon.yaml") -> Path:
+    """``write_config(feeds=..., rules=..., sinks=..., **sections)`` writes a config in
+    ``tmp_path`` (:func:`tests.configs.write_config`); ``write_config(text)`` writes YAML text
+    as it is, for the tests of the loader."""
+
+    def write(text: str | None = None, name: str = "newsmon.yaml", **config: Any) -> Path:
+        if text is None:
+            return configs.write_config(tmp_path, name=name, **config)
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         return path

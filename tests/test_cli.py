@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.stages.parse import parse_feed
+from tests.configs import config_text, rule, webhook
 from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
 
 NEWSMON = [sys.executable, "-m", "monitor"]
@@ -36,24 +37,19 @@ async def newsmon(
     return proc.returncode, out.decode(), err.decode()
 
 
-DAEMON_CONFIG = """\
-state: sqlite:///{state}
-defaults:
-  interval: 1s
-  backfill: all
-  allow_private: true
-feeds:
-  - url: {feed}
-rules:
-  - id: belarus
-    query: 'Belarus*'
-{extra}
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
+BELARUS = rule("belarus", "Belarus*")
+
+
+def daemon_config(tmp_path: Path, feed: str, hook: str, *rules: dict[str, str]) -> str:
+    """A daemon's config: one feed polled every second, its rules (``belarus`` unless given),
+    one webhook."""
+    return config_text(
+        state=f"sqlite:///{tmp_path / 's.db'}",
+        defaults={"interval": "1s", "backfill": "all"},
+        feeds=[feed],
+        rules=rules or [BELARUS],
+        sinks={"hook": webhook(hook)},
+    )
 
 
 async def test_check_accepts_the_shipped_config() -> None:
@@ -110,11 +106,7 @@ async def test_run_once_polls_delivers_and_reports(
     write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
-    config = write_config(
-        DAEMON_CONFIG.format(
-            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
-        )
-    )
+    config = write_config(daemon_config(tmp_path, url, receiver.url))
     started = datetime.now(UTC)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
     assert code == 0, err
@@ -174,10 +166,7 @@ async def test_the_daemon_delivers_reloads_and_stops_gracefully(
     """A running daemon alerts within seconds; SIGHUP with a broken config keeps the last good one;
     a good edit is picked up; SIGTERM exits 0; a restart sends nothing twice."""
     url = feeds.set("seed.xml", seed_feed)
-    text = DAEMON_CONFIG.format(
-        state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra="{extra}"
-    )
-    config = write_config(text.format(extra=""))
+    config = write_config(daemon_config(tmp_path, url, receiver.url))
 
     async def start() -> tuple[asyncio.subprocess.Process, list[dict], asyncio.Task[None]]:
         proc = await asyncio.create_subprocess_exec(
@@ -203,7 +192,8 @@ async def test_the_daemon_delivers_reloads_and_stops_gracefully(
 
         # An edit the watcher cannot see (same size, same mtime): only SIGHUP reloads it.
         unseen = config.stat()
-        good = text.format(extra="  - id: sanksi\n    query: 'sanksi'").encode()
+        good = daemon_config(tmp_path, url, receiver.url, BELARUS, rule("sanksi", "sanksi"))
+        good = good.encode()
         config.write_bytes(good + b"#" * (unseen.st_size - len(good)))
         os.utime(config, ns=(unseen.st_mtime_ns, unseen.st_mtime_ns))
         await asyncio.sleep(1.5)
@@ -248,11 +238,7 @@ async def test_a_second_daemon_on_the_same_sqlite_state_is_refused(
     write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
-    config = write_config(
-        DAEMON_CONFIG.format(
-            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
-        )
-    )
+    config = write_config(daemon_config(tmp_path, url, receiver.url))
     first = await asyncio.create_subprocess_exec(
         *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
     )
@@ -456,11 +442,7 @@ async def test_a_410_disables_the_sink_visibly_until_it_is_enabled(
     """`newsmon sinks` shows the disabled sink and why; its alert waits as pending; `sinks
     enable` lets the next run deliver it."""
     url = feeds.set("seed.xml", seed_feed)
-    config = write_config(
-        DAEMON_CONFIG.format(
-            state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
-        )
-    )
+    config = write_config(daemon_config(tmp_path, url, receiver.url))
     receiver.answer(410)
     code, out, err = await newsmon("run", "--once", "--json", "--config", str(config))
     assert code == 0, err
@@ -493,10 +475,13 @@ async def test_a_dead_alert_is_listed_and_replayed_from_the_command_line(
     write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
-    text = DAEMON_CONFIG.format(
-        state=tmp_path / "s.db", feed=url, hook=receiver.url, secret=WEBHOOK_SECRET, extra=""
+    config = write_config(  # no retries: the first failure is final
+        state=tmp_path / "s.db",
+        defaults={"interval": "1s", "backfill": "all"},
+        feeds=[url],
+        rules=[BELARUS],
+        sinks={"hook": webhook(receiver.url, retries=[])},
     )
-    config = write_config(text + "    retries: []\n")  # no retries: the first failure is final
     receiver.answer(500)
     code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
     assert json.loads(out)["deliveries"] == {"dead": 1}
@@ -548,9 +533,7 @@ async def test_feeds_shows_moved_failing_and_disabled_feeds(
     broken = evil.set("broken.xml", b"", status=404)
     gone = evil.set("gone.xml", b"", status=410)
     config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\n"
-        "defaults:\n  allow_private: true\n  failing_after: 2\n"
-        f"feeds:\n  - url: '{moved}'\n  - url: {broken}\n  - url: {gone}\n"
+        state=tmp_path / "s.db", defaults={"failing_after": 2}, feeds=[moved, broken, gone]
     )
     for _ in range(3):
         clock.advance(86400)
@@ -587,10 +570,7 @@ async def test_feeds_shows_a_feed_read_despite_a_problem_as_a_warning_until_a_cl
     from tests.conftest import run_once
 
     url = evil.set("f.xml", seed_feed.replace(b"Belarusia", "Bélarusia".encode("latin-1")))
-    config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\n"
-        f"defaults:\n  allow_private: true\nfeeds:\n  - url: {url}\n"
-    )
+    config = write_config(state=tmp_path / "s.db", feeds=[url])
     for expected in ("ok", "not_modified"):
         clock.advance(3600)
         assert (await run_once(config, clock)).feeds == {expected: 1}

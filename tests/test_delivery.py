@@ -35,6 +35,7 @@ from monitor.config import load_config
 from monitor.flow.dispatch import RETRY_SCHEDULE, Dispatcher, SinkPolicy
 from monitor.stages.sinks import WebhookSink
 from monitor.store import FeedSchedule, Store
+from tests.configs import rule, webhook
 from tests.conftest import (
     WEBHOOK_SECRET,
     Delivery,
@@ -599,15 +600,12 @@ async def test_a_rule_naming_sinks_reaches_only_those_and_one_naming_none_reache
     every sink."""
     a, b = await make_receiver(), await make_receiver()
     url = feeds.set("seed.xml", seed_feed)
-    hook = f"type: webhook, secret: {WEBHOOK_SECRET}"
     config = write_config(
-        f"state: sqlite:///{tmp_path / 'r.db'}\n"
-        "defaults: {backfill: all, allow_private: true}\n"
-        f"feeds: [{{url: '{url}'}}]\n"
-        "rules:\n"
-        "  - {id: belarus, query: 'Belarus*', sinks: [a]}\n"
-        "  - {id: sanksi, query: 'sanksi'}\n"
-        f"sinks:\n  a: {{{hook}, url: '{a.url}'}}\n  b: {{{hook}, url: '{b.url}'}}\n"
+        state=tmp_path / "r.db",
+        defaults={"backfill": "all"},
+        feeds=[url],
+        rules=[rule("belarus", "Belarus*", sinks=["a"]), rule("sanksi", "sanksi")],
+        sinks={"a": webhook(a.url), "b": webhook(b.url)},
     )
     async with asyncio.timeout(30):
         summary = await run_once(config, clock)

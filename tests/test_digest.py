@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from monitor.config import load_config
 from monitor.stages.digests import digest_trigger, latest_fire
 from monitor.store import Store
+from tests.configs import rule, webhook
 from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 from tests.test_end_to_end import SECRET, with_item
 
@@ -22,33 +24,6 @@ SCHEMA = json.loads(
     resources.files("monitor.data").joinpath("webhook-payload.schema.json").read_text()
 )
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-CONFIG = """\
-state: {state}
-defaults:
-  backfill: all
-  allow_private: true
-feeds:
-  - url: {feed}
-    name: Tagar
-rules:
-  - id: belarus
-    name: Belarus
-    query: 'Belarus*'
-  - id: sanksi
-    query: 'sanksi'
-sinks:
-  now:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-  morning:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-    digest: "0 8 * * *"
-    timezone: Asia/Jakarta
-"""
 
 
 def check_payload(payload: dict[str, Any]) -> None:
@@ -82,7 +57,14 @@ def test_the_latest_fire_time_is_read_in_the_sinks_time_zone(last, now, cut) -> 
 def digest_config(write_config, state: str, feeds: FeedServer, receiver: Receiver):
     receiver.secrets = (SECRET,)
     return write_config(
-        CONFIG.format(state=state, feed=feeds.url("seed.xml"), hook=receiver.url, secret=SECRET)
+        state=state,
+        defaults={"backfill": "all"},
+        feeds=[{"url": feeds.url("seed.xml"), "name": "Tagar"}],
+        rules=[rule("belarus", "Belarus*", name="Belarus"), rule("sanksi", "sanksi")],
+        sinks={
+            "now": webhook(receiver.url, SECRET),
+            "morning": webhook(receiver.url, SECRET, digest="0 8 * * *", timezone="Asia/Jakarta"),
+        },
     )
 
 
@@ -223,7 +205,9 @@ async def test_a_digest_missed_while_down_goes_out_at_start(
 
 
 def drop_digest(config: Path) -> None:
-    config.write_text(config.read_text().replace('    digest: "0 8 * * *"\n', ""))
+    document = yaml.safe_load(config.read_text())
+    del document["sinks"]["morning"]["digest"]
+    config.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 async def test_the_daemon_runs_one_cron_job_per_digest_sink_in_its_time_zone(

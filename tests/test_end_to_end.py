@@ -9,31 +9,12 @@ from standardwebhooks import Webhook
 
 from monitor.config import load_config
 from monitor.store import Store
+from tests.configs import rule, webhook
 from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 
 SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24tdGVzdHM="
 
-CONFIG = """\
-state: {state}
-defaults:
-  allow_private: true
-  {first_sync}
-feeds:
-  - url: {feed}
-    name: Tagar
-    language: id
-rules:
-  - id: belarus
-    name: Belarus
-    query: 'Belarus*'
-  - id: sanksi
-    query: 'sanksi'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
+RULES = [rule("belarus", "Belarus*", name="Belarus"), rule("sanksi", "sanksi")]
 
 
 def with_item(feed: bytes, guid: str, title: str, text: str) -> bytes:
@@ -50,15 +31,13 @@ def with_item(feed: bytes, guid: str, title: str, text: str) -> bytes:
 def make_config(write_config, state: str, feeds: FeedServer, receiver: Receiver):
     receiver.secrets = (SECRET,)  # every delivery is verified by the spec authors' package
 
-    def make(first_sync: str = "backfill: all") -> Path:
+    def make(first_sync: dict[str, str] | None = None) -> Path:
         return write_config(
-            CONFIG.format(
-                state=state,
-                first_sync=first_sync,
-                feed=feeds.url("seed.xml"),
-                hook=receiver.url,
-                secret=SECRET,
-            )
+            state=state,
+            defaults=first_sync or {"backfill": "all"},
+            feeds=[{"url": feeds.url("seed.xml"), "name": "Tagar", "language": "id"}],
+            rules=RULES,
+            sinks={"hook": webhook(receiver.url, SECRET)},
         )
 
     return make
@@ -136,7 +115,7 @@ async def test_first_sync_is_silent_then_a_matching_new_item_alerts_once(
 ) -> None:
     """Default first sync records the feed's items without alerting; later items do alert."""
     feeds.set("seed.xml", seed_feed)
-    config = make_config(first_sync="interval: 10m")
+    config = make_config(first_sync={"interval": "10m"})
     summary = await run_once(config, clock)
     assert summary.new == 3
     assert receiver.deliveries == []
@@ -227,32 +206,6 @@ async def test_parsing_in_the_process_pool_gives_the_same_alerts(
     ]
 
 
-LANGUAGES_CONFIG = """\
-state: {state}
-defaults:
-  allow_private: true
-  backfill: all
-feeds:
-  - url: {cms}
-    name: CMS left at en-US
-  - url: {english}
-    name: English in an id feed
-  - url: {forced}
-    name: Configured English
-    language: en
-rules:
-  - id: sanksi
-    query: 'sanksi'
-  - id: protest
-    query: 'protest'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
-
-
 def feed_in(language: str, title: str, text: str, guid: str) -> bytes:
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>{guid}</title>'
@@ -280,14 +233,25 @@ async def test_misdeclared_languages_are_read_from_the_text_unless_configured(
         "Thousands protested against the disputed election result on Sunday.",
     )
     config = write_config(
-        LANGUAGES_CONFIG.format(
-            state=state,
-            cms=feeds.set("cms.xml", feed_in("en-US", *indonesian, guid="cms")),
-            english=feeds.set("english.xml", feed_in("id", *english, guid="english")),
-            forced=feeds.set("forced.xml", feed_in("en-US", *indonesian, guid="forced")),
-            hook=receiver.url,
-            secret=SECRET,
-        )
+        state=state,
+        defaults={"backfill": "all"},
+        feeds=[
+            {
+                "url": feeds.set("cms.xml", feed_in("en-US", *indonesian, guid="cms")),
+                "name": "CMS left at en-US",
+            },
+            {
+                "url": feeds.set("english.xml", feed_in("id", *english, guid="english")),
+                "name": "English in an id feed",
+            },
+            {
+                "url": feeds.set("forced.xml", feed_in("en-US", *indonesian, guid="forced")),
+                "name": "Configured English",
+                "language": "en",
+            },
+        ],
+        rules=[rule("sanksi", "sanksi"), rule("protest", "protest")],
+        sinks={"hook": webhook(receiver.url, SECRET)},
     )
     summary = await run_once(config, clock)
     assert summary.new == 3

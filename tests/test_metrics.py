@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import prometheus_client
@@ -21,29 +22,21 @@ from monitor.app.metrics import Metrics
 from monitor.base.errors import ConfigError
 from monitor.base.listen import split_listen
 from monitor.config import load_config
-from tests.conftest import WEBHOOK_SECRET, FeedServer, Receiver
+from tests.configs import rule, webhook
+from tests.conftest import FeedServer, Receiver
 from tests.test_cli import NEWSMON, newsmon, read_log
 
-CONFIG = """\
-state: {state}
-http:
-  listen: {listen}
-defaults:
-  interval: 1s
-  backfill: all
-  allow_private: true
-  failing_after: 1
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus*'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
+
+def metrics_config(write_config: Any, state: str, listen: str, feeds: list[str], hook: str) -> Path:
+    """The config of these tests: polled every second, failing after one failure."""
+    return write_config(  # type: ignore[no-any-return]
+        state=state,
+        http={"listen": listen},
+        defaults={"interval": "1s", "backfill": "all", "failing_after": 1},
+        feeds=feeds,
+        rules=[rule("belarus", "Belarus*")],
+        sinks={"hook": webhook(hook)},
+    )
 
 
 class Scrape:
@@ -117,15 +110,7 @@ async def test_probes_and_metrics_follow_feeds_and_deliveries(
     good = feeds.set("seed.xml", seed_feed)
     broken = feeds.set("broken.xml", b"", status=404)
     gone = feeds.set("gone.xml", b"", status=410)
-    config = write_config(
-        CONFIG.format(
-            state=state,
-            listen="127.0.0.1:0",
-            feeds="".join(f"  - url: {url}\n" for url in (good, broken, gone)),
-            hook=receiver.url,
-            secret=WEBHOOK_SECRET,
-        )
-    )
+    config = metrics_config(write_config, state, "127.0.0.1:0", [good, broken, gone], receiver.url)
     async with running(config) as (daemon, _), aiohttp.ClientSession() as session:
         assert daemon.endpoint is not None
         base = daemon.endpoint.url
@@ -164,15 +149,8 @@ async def test_readyz_is_503_while_draining_on_shutdown(
     """From the stop signal on, /readyz says "draining" (and the clock has stopped) while a
     delivery still runs; the daemon then finishes it and exits."""
     url = feeds.set("seed.xml", seed_feed)
-    config = write_config(
-        CONFIG.format(
-            state=f"sqlite:///{tmp_path / 's.db'}",
-            listen="127.0.0.1:0",
-            feeds=f"  - url: {url}\n",
-            hook=receiver.url,
-            secret=WEBHOOK_SECRET,
-        )
-    )
+    state = f"sqlite:///{tmp_path / 's.db'}"
+    config = metrics_config(write_config, state, "127.0.0.1:0", [url], receiver.url)
     receiver.answer("hang")
     async with running(config) as (daemon, stop), aiohttp.ClientSession() as session:
         assert daemon.endpoint is not None
@@ -274,14 +252,8 @@ async def test_newsmon_run_serves_the_endpoint_and_counts_reloads(
     a new `http.listen` is reported as needing a restart while the old address keeps serving;
     SIGTERM exits 0."""
     url = feeds.set("seed.xml", seed_feed)
-    text = CONFIG.format(
-        state=f"sqlite:///{tmp_path / 's.db'}",
-        listen="{listen}",
-        feeds=f"  - url: {url}\n",
-        hook=receiver.url,
-        secret=WEBHOOK_SECRET,
-    )
-    config = write_config(text.format(listen="127.0.0.1:0"))
+    state = f"sqlite:///{tmp_path / 's.db'}"
+    config = metrics_config(write_config, state, "127.0.0.1:0", [url], receiver.url)
     proc = await asyncio.create_subprocess_exec(
         *NEWSMON, "run", "--config", str(config), stderr=asyncio.subprocess.PIPE
     )
@@ -310,7 +282,7 @@ async def test_newsmon_run_serves_the_endpoint_and_counts_reloads(
             config.write_text("feeds: [oops\n")
             proc.send_signal(signal.SIGHUP)
             await logged("config.rejected")
-            config.write_text(text.format(listen="127.0.0.1:9"))
+            metrics_config(write_config, state, "127.0.0.1:9", [url], receiver.url)
             proc.send_signal(signal.SIGHUP)
             await logged("config.reloaded")
             restart = await logged("config.restart_needed")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.base.errors import NotAFeed, ParseError, ParseTimeout, UnsafeXML
+from monitor.stages import xmlsafe
 from monitor.stages.parse import ParsePool, parse_feed, parse_in
 from monitor.stages.xmlsafe import MAX_EXPANSION
 from tests.parsers import DIE, GREEDY, HANG, SLOW
@@ -311,6 +312,77 @@ def test_small_benign_entities_and_an_external_dtd_reference_are_fine() -> None:
         b'"http://127.0.0.1:9/rss-0.91.dtd">',
     )
     assert parse_feed(netscape, "http://x/feed", {}).entries[0].title == "plain"
+
+
+def test_an_rss_document_with_a_bogus_html_doctype_is_a_feed() -> None:
+    """feedparser's tests/illformed/always_strip_doctype.xml (BSD-2-Clause, Kurt McKee): an
+    XHTML doctype before ``<rss>`` does not make the document a page."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html PUBLIC '
+        b'"-//W3C//DTD XHTML 1.0 Transitional//EN" "http://site.invalid/">\n'
+        b"<!-- unstripped invalid doctype -->\n"
+        b"<rss><channel><title>found</title>"
+        b"<item><title>one</title><link>https://a.example/1</link></item></channel></rss>"
+    )
+    parsed = parse_feed(body, "http://x/feed", {})
+    assert parsed.title == "found"
+    assert [e.title for e in parsed.entries] == ["one"]
+    page = b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x"><head><title>p</title>'
+    with pytest.raises(NotAFeed):  # a doctype'd page without <html> stays a page
+        parse_feed(page, "http://x/feed", {})
+
+
+PUBLIC_ENTITY_SET = (
+    b'<!ENTITY % HTMLlat1 PUBLIC\n "-//W3C//ENTITIES Latin 1 for XHTML//EN"\n'
+    b' "http://127.0.0.1:9/xhtml-lat1.ent">\n%HTMLlat1;\n'
+)
+
+
+def test_a_public_parameter_entity_set_is_cut_and_the_feed_parsed_without_fetching() -> None:
+    """The RSS 1.0 idiom of feedparser's tests/wellformed/rdf/doctype_contains_entity_decl.xml
+    (BSD-2-Clause, Kurt McKee); the set's URL is a closed loopback port, so a fetch would fail
+    the parse, and its entities (``&eacute;``) are read leniently, not expanded from it."""
+    body = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [\n' + PUBLIC_ENTITY_SET + b"]>\n"
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        b' xmlns="http://purl.org/rss/1.0/">'
+        b'<channel rdf:about="https://a.example/"><title>Kafe</title>'
+        b"<link>https://a.example/</link></channel>"
+        b'<item rdf:about="https://a.example/1"><title>Caf&eacute; baru</title>'
+        b"<link>https://a.example/1</link></item></rdf:RDF>"
+    )
+    [entry] = parse_feed(body, "http://x/feed", {}).entries
+    assert entry.link == "https://a.example/1"
+    assert entry.title == "Café baru"
+    assert xmlsafe.screen_xml(body, "http://x/feed").count(b"HTMLlat1") == 0
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [
+        # the set also used inside another entity's value: nesting, refused
+        PUBLIC_ENTITY_SET + b'<!ENTITY e "%HTMLlat1;">',
+        # a private DTD by SYSTEM identifier only: refused as before
+        b'<!ENTITY % HTMLlat1 SYSTEM "file:///etc/passwd">%HTMLlat1;',
+        # a public set beside an external general entity: still refused
+        PUBLIC_ENTITY_SET + b'<!ENTITY x SYSTEM "file:///etc/passwd">',
+    ],
+)
+def test_only_the_public_entity_set_itself_is_let_through(subset: bytes) -> None:
+    body = rss(RSS_ITEM % b"&x;", prolog=b"<!DOCTYPE rss [" + subset + b"]>")
+    with pytest.raises(UnsafeXML):
+        parse_feed(body, "http://x/feed", {})
+
+
+def test_an_undefined_entity_in_an_entry_less_feed_is_a_warning_not_a_failure() -> None:
+    """The same defect with entries was already read leniently; without entries it failed."""
+    for items in ((), (RSS_ITEM % b"one",)):
+        parsed = parse_feed(rss(*items, channel=b"<title>A &bogus; title</title>"), "u", {})
+        assert parsed.warning is not None
+        assert "undefined entity" in parsed.warning
+        assert len(parsed.entries) == len(items)
+    with pytest.raises(ParseError, match="broken feed"):  # other breakage still fails
+        parse_feed(b'<rss version="2.0"><channel><title>t</title></chan', "u", {})
 
 
 def test_expansion_just_under_the_budget_is_accepted() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,18 +17,10 @@ from monitor.flow.reader import FeedReader
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.store import FeedSchedule, Store
 from monitor.store.batch import PollRecorder
+from tests.configs import rule, write_config
 from tests.conftest import FakeClock, FeedServer, count_rows
 
-RULES = """\
-rules:
-  - id: belarus
-    query: 'Belarus*'
-  - id: sanksi
-    query: 'sanksi'
-    notify_updates: true
-sinks:
-  hook: {type: log}
-"""
+RULES = [rule("belarus", "Belarus*"), rule("sanksi", "sanksi", notify_updates=True)]
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:
@@ -45,11 +38,7 @@ async def setup(
     tmp_path: Path, feeds: FeedServer, clock: FakeClock
 ) -> AsyncIterator[tuple[Pipeline, Store, LoadedConfig]]:
     url = feeds.url("feed.xml")
-    config_file = tmp_path / "newsmon.yaml"
-    config_file.write_text(
-        f"state: sqlite:///{tmp_path / 'state.db'}\n"
-        f"defaults: {{allow_private: true}}\nfeeds:\n  - url: {url}\n" + RULES
-    )
+    config_file = write_config(tmp_path, feeds=[url], rules=RULES, sinks={"hook": {"type": "log"}})
     config = load_config(config_file)
     store = await Store.open(config.settings.state, clock)
     await store.sync_feeds([FeedSchedule(url, None, 600)])
@@ -144,3 +133,22 @@ async def test_polls_without_entries_are_committed_together(
         assert await count_rows(store, "feeds", last_status="not_modified") == 20
     finally:
         await store.close()
+
+
+async def test_an_entry_less_feed_with_an_undefined_entity_keeps_its_pace(
+    setup: tuple[Pipeline, Store, LoadedConfig], feeds: FeedServer
+) -> None:
+    """A new feed whose channel title has one ``&bogus;`` and no items yet: polled at its
+    interval with a warning (not backed off as failing), so its first items come in time."""
+    pipeline, store, config = setup
+    for n in range(3):
+        title = f"<title>A &bogus; desk {n}</title>"
+        feeds.set("feed.xml", f'<rss version="2.0"><channel>{title}</channel></rss>'.encode())
+        assert await poll(pipeline, store, config) is PollStatus.OK
+        feed = await claim(store)
+        assert feed.consecutive_failures == 0
+        assert await count_rows(store, "feeds", last_error_kind="malformed") == 1
+        # due again within its 600 s interval (plus jitter), not hours later
+        due = store.now() + timedelta(seconds=900)
+        [row] = await store.claim_due_feeds("n1", 60, 1, due_before=due)
+        await store.release_feed(row.id, "n1")

@@ -23,20 +23,10 @@ from structlog.testing import capture_logs
 from monitor.app.daemon import Daemon, OnceSummary
 from monitor.config import load_config
 from monitor.store import Store
-from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver, run_once
+from tests.configs import rule, webhook
+from tests.conftest import FakeClock, Receiver, run_once
 from tests.evil_server import EvilServer
 from tests.parsers import CountingParser
-
-RULES = """\
-rules:
-  - id: belarus
-    query: 'Belarus*'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
 
 
 def item(guid: str, title: str, published: datetime | None = None) -> bytes:
@@ -58,15 +48,17 @@ Poll = Callable[..., Awaitable[OnceSummary]]
 def setup(
     write_config: Any, tmp_path: Path, receiver: Receiver, clock: FakeClock
 ) -> Callable[..., tuple[Poll, CountingParser]]:
-    """``setup(feeds_yaml, defaults_yaml)`` -> (poll, parser): ``poll()`` runs newsmon once."""
+    """``setup(feeds, **defaults)`` -> (poll, parser): ``poll()`` runs newsmon once."""
 
-    def make(feeds: str, defaults: str = "") -> tuple[Poll, CountingParser]:
-        text = (
-            f"state: sqlite:///{tmp_path / 'state.db'}\n"
-            f"defaults:\n  allow_private: true\n{defaults}"
-            f"feeds:\n{feeds}" + RULES.format(hook=receiver.url, secret=WEBHOOK_SECRET)
+    def make(feeds: list[Any], **defaults: Any) -> tuple[Poll, CountingParser]:
+        config = load_config(
+            write_config(
+                defaults=defaults,
+                feeds=feeds,
+                rules=[rule("belarus", "Belarus*")],
+                sinks={"hook": webhook(receiver.url)},
+            )
         )
-        config = load_config(write_config(text))
         parser = CountingParser()
 
         async def poll(advance: float = 0) -> OnceSummary:
@@ -99,7 +91,7 @@ async def test_a_304_leads_to_no_parse(
     setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
 ) -> None:
     url = evil.set("f.xml", seed_feed)
-    poll, parser = setup(f"  - url: {url}\n")
+    poll, parser = setup([url])
     assert (await poll()).feeds == {"ok": 1}
     assert (await poll(3600)).feeds == {"not_modified": 1}
     first, second = evil.hits("f.xml")
@@ -112,7 +104,7 @@ async def test_the_same_bytes_without_validators_lead_to_no_parse(
     setup: Any, evil: EvilServer, seed_feed: bytes
 ) -> None:
     url = evil.set("f.xml", seed_feed, etag=False)
-    poll, parser = setup(f"  - url: {url}\n")
+    poll, parser = setup([url])
     await poll()
     assert (await poll(3600)).feeds == {"not_modified": 1}
     assert len(evil.hits("f.xml")) == 2
@@ -124,7 +116,7 @@ async def test_a_regenerated_body_is_scanned_not_parsed_until_an_entry_changes(
 ) -> None:
     """A server that stamps a new <lastBuildDate> and comment on every response: the scan sees
     that no entry changed and skips the parse; a new entry is parsed and alerts."""
-    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    poll, parser = setup([evil.url("churn")])
     await poll()
     assert (await poll(600)).feeds == {"unchanged": 1}
     assert (await poll(600)).feeds == {"unchanged": 1}
@@ -141,7 +133,7 @@ async def test_a_regenerated_body_is_scanned_not_parsed_until_an_entry_changes(
 async def test_an_edited_entry_is_not_hidden_by_the_scan(
     setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
 ) -> None:
-    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    poll, parser = setup([evil.url("churn")])
     await poll()
     evil.churn_body = seed_feed.replace(b"Timnas Bersiap", b"Timnas Siap")
     assert (await poll(600)).feeds == {"ok": 1}
@@ -154,7 +146,7 @@ async def test_a_change_inside_cdata_is_not_hidden_by_the_scan(
     """Markup in a CDATA section is text: an edit of ``<date>...</date>`` written in an entry's
     content is an edit of the entry, not a volatile date for the scan to drop."""
     evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Senin pagi</date> Harga")
-    poll, parser = setup(f"  - url: {evil.url('churn')}\n")
+    poll, parser = setup([evil.url("churn")])
     await poll()
     evil.churn_body = seed_feed.replace(b"<p>Harga cabai", b"<p><date>Selasa sore</date> Harga")
     assert (await poll(600)).feeds == {"ok": 1}
@@ -190,7 +182,7 @@ async def test_caching_headers_and_ttl_lengthen_the_wait_up_to_max_interval(
 ) -> None:
     body = seed_feed.replace(b"<item>", channel + b"<item>", 1)
     url = evil.set("f.xml", body, headers=headers)
-    poll, _ = setup(f"  - url: {url}\n", "  interval: 10m\n  max_interval: 1h\n")
+    poll, _ = setup([url], interval="10m", max_interval="1h")
     await poll()
     row = (await feed_rows(tmp_path, clock))[url]
     assert expected * 0.9 <= delay(row) <= expected * 1.1
@@ -202,7 +194,7 @@ async def test_an_adaptive_feed_is_polled_as_often_as_it_publishes(
     """Twelve entries in the last hour: one every 5 minutes (within [2m, 1h])."""
     entries = [item(f"g{i}", f"t{i}", clock.now - timedelta(minutes=5 * i)) for i in range(1, 13)]
     url = evil.set("f.xml", with_items(seed_feed, *entries))
-    poll, _ = setup(f"  - url: {url}\n    adaptive: true\n", "  max_interval: 1h\n")
+    poll, _ = setup([{"url": url, "adaptive": True}], max_interval="1h")
     await poll()
     row = (await feed_rows(tmp_path, clock))[url]
     assert row["entry_interval"] == 300  # the seed's 2020 entries are outside the week
@@ -216,7 +208,7 @@ async def test_an_expires_header_lengthens_the_wait(
     the 10-minute interval."""
     expires = format_datetime(datetime.now(UTC) + timedelta(minutes=30), usegmt=True)
     url = evil.set("f.xml", seed_feed, headers={"Expires": expires})
-    poll, _ = setup(f"  - url: {url}\n", "  interval: 10m\n  max_interval: 1h\n")
+    poll, _ = setup([url], interval="10m", max_interval="1h")
     await poll()
     row = (await feed_rows(tmp_path, clock))[url]
     assert 1800 * 0.9 - 60 <= delay(row) <= 1800 * 1.1  # a minute for the server's clock
@@ -230,7 +222,7 @@ async def test_a_quiet_adaptive_feed_drifts_to_max_interval_without_a_parse(
     same bytes) and nothing is parsed, yet the silence makes the wait grow to max_interval."""
     entries = [item(f"g{i}", f"t{i}", clock.now - timedelta(minutes=5 * i)) for i in range(1, 13)]
     url = evil.set("f.xml", with_items(seed_feed, *entries), etag=etag)
-    poll, parser = setup(f"  - url: {url}\n    adaptive: true\n", "  max_interval: 1h\n")
+    poll, parser = setup([{"url": url, "adaptive": True}], max_interval="1h")
     await poll()
     assert 0.9 * 300 <= delay((await feed_rows(tmp_path, clock))[url]) <= 1.1 * 300
     assert (await poll(1800)).feeds == {"not_modified": 1}
@@ -248,7 +240,7 @@ async def test_retry_after_on_429_and_503_is_honoured(
     when = datetime.now().astimezone() + timedelta(hours=2)
     busy = evil.set("busy.xml", b"", status=429, headers={"Retry-After": "5400"})
     down = evil.set("down.xml", b"", status=503, headers={"Retry-After": format_datetime(when)})
-    poll, _ = setup(f"  - url: {busy}\n  - url: {down}\n")
+    poll, _ = setup([busy, down])
     await poll()
     rows = await feed_rows(tmp_path, clock)
     assert 5400 <= delay(rows[busy]) <= 5400 * 1.1
@@ -260,7 +252,7 @@ async def test_failures_back_off_then_the_feed_is_failing_and_still_retried(
     setup: Any, evil: EvilServer, seed_feed: bytes, tmp_path: Path, clock: FakeClock
 ) -> None:
     url = evil.set("f.xml", b"", status=404)
-    poll, _ = setup(f"  - url: {url}\n", "  failing_after: 3\n  max_backoff: 4h\n")
+    poll, _ = setup([url], failing_after=3, max_backoff="4h")
     waits = []
     for _ in range(4):
         summary = await poll(waits[-1] if waits else 0)
@@ -285,7 +277,7 @@ async def test_one_failing_path_does_not_delay_the_hosts_other_feeds(
     /good.xml on the same host keeps its 10-minute interval and is polled every time."""
     broken = evil.set("broken.xml", b"", status=500)
     good = evil.set("good.xml", seed_feed)
-    poll, _ = setup(f"  - url: {broken}\n  - url: {good}\n", "  interval: 10m\n")
+    poll, _ = setup([broken, good], interval="10m")
     backoff = []
     for _ in range(3):
         assert (await poll(600)).feeds["error"] == 1
@@ -301,7 +293,7 @@ async def test_410_gone_disables_the_feed(
     setup: Any, evil: EvilServer, tmp_path: Path, clock: FakeClock
 ) -> None:
     url = evil.set("gone.xml", b"", status=410)
-    poll, _ = setup(f"  - url: {url}\n")
+    poll, _ = setup([url])
     with capture_logs() as logs:
         assert (await poll()).feeds == {"gone": 1}
     assert (await poll(10**6)).feeds == {}  # not polled again
@@ -321,7 +313,7 @@ async def test_a_permanent_redirect_seen_three_times_moves_the_feed(
     one after the third 301 in a row, and the log says so."""
     new = evil.set("new.xml", seed_feed)
     old = evil.url(f"redirect?s=301&to={new}")
-    poll, _ = setup(f"  - url: '{old}'\n")
+    poll, _ = setup([old])
     with capture_logs() as logs:
         for _ in range(3):
             await poll(3600)
@@ -340,7 +332,7 @@ async def test_temporary_or_changing_redirects_never_move_the_feed(
 ) -> None:
     new = evil.set("new.xml", seed_feed)
     temporary = evil.url(f"redirect?s=302&to={new}")
-    poll, _ = setup(f"  - url: '{temporary}'\n")
+    poll, _ = setup([temporary])
     for _ in range(4):
         await poll(3600)
     row = (await feed_rows(tmp_path, clock))[temporary]
@@ -357,7 +349,7 @@ async def test_a_site_url_is_resolved_through_its_feed_link(
     )
     site = evil.set("index.html", page, headers={"Content-Type": "text/html"})
     feed = evil.set("feeds/main.xml", seed_feed)
-    poll, _ = setup(f"  - url: {site}\n")
+    poll, _ = setup([site])
     summary = await poll()
     assert (summary.feeds, summary.new) == ({"ok": 1}, 3)
     await poll(3600)
@@ -372,7 +364,7 @@ async def test_a_feed_that_turns_into_a_page_is_broken_not_rediscovered(
 ) -> None:
     url = evil.set("f.xml", seed_feed)
     evil.set("other.xml", seed_feed)
-    poll, _ = setup(f"  - url: {url}\n")
+    poll, _ = setup([url])
     await poll()
     evil.set(
         "f.xml",
@@ -394,8 +386,7 @@ async def test_a_slow_hosts_feeds_do_not_hold_up_another_host(setup: Any, evil: 
     the slow host's queue (it was the fourth request to arrive)."""
     slow = [evil.url(f"slow?s=0.5&n={i}") for i in range(5)]
     other = evil.url("slow?s=0.5&n=other", host="127.0.0.2")
-    feeds = "".join(f"  - url: '{url}'\n" for url in (*slow, other))
-    poll, _ = setup(feeds, "  concurrency: 3\n  per_host: 1\n")
+    poll, _ = setup([*slow, other], concurrency=3, per_host=1)
     assert (await poll()).feeds == {"ok": 6}
     hosts = [hit.host for hit in evil.hits("slow")]
     assert hosts.index("127.0.0.2") < 2  # before the slow host's second request
@@ -406,7 +397,7 @@ async def test_the_global_limit_is_never_exceeded(setup: Any, evil: EvilServer) 
     """concurrency 3 with room to spare per host: 12 feeds on two hosts, and never more than 3
     requests in flight at the server (and 3 reached)."""
     urls = [evil.url(f"slow?s=0.3&n={i}", host=h) for i in range(6) for h in evil.ports]
-    poll, _ = setup("".join(f"  - url: '{url}'\n" for url in urls), "  concurrency: 3\n")
+    poll, _ = setup(urls, concurrency=3)
     assert (await poll()).feeds == {"ok": 12}
     assert len(evil.hits("slow")) == 12
     assert evil.max_in_flight == 3
@@ -419,13 +410,7 @@ async def test_a_feed_waiting_too_long_for_its_host_is_handed_back_and_polled_la
     ``host_wait`` for its turn, then gives its lease back and is claimed again at a later tick;
     a lease therefore never runs out while a feed waits. Each feed is fetched exactly once."""
     urls = [evil.url(f"slow?s=1&n={i}") for i in range(2)]
-    config = load_config(
-        write_config(
-            f"state: sqlite:///{tmp_path / 'state.db'}\n"
-            "defaults:\n  allow_private: true\n  interval: 1h\n  per_host: 1\n"
-            "feeds:\n" + "".join(f"  - url: '{url}'\n" for url in urls)
-        )
-    )
+    config = load_config(write_config(defaults={"interval": "1h", "per_host": 1}, feeds=urls))
     stop = asyncio.Event()
     with capture_logs(processors=[merge_contextvars]) as logs:
         async with Daemon(config, clock=clock, parse_pool=None, tick=0.05, host_wait=0.3) as d:
@@ -458,8 +443,8 @@ async def test_a_private_feed_is_refused_unless_allowed(
     refused = evil.set("a.xml", seed_feed)
     allowed = evil.set("b.xml", seed_feed)
     config = write_config(
-        f"state: sqlite:///{tmp_path / 'state.db'}\n"
-        f"feeds:\n  - url: {refused}\n  - url: {allowed}\n    allow_private: true\n"
+        defaults={"allow_private": False},
+        feeds=[refused, {"url": allowed, "allow_private": True}],
     )
     summary = await run_once(config, clock)
     assert summary.feeds == {"ok": 1, "error": 1}
@@ -523,15 +508,15 @@ async def test_every_broken_feed_gets_its_own_status_and_the_good_one_still_aler
         "missing.xml": (None, {}, "error", "http"),
         "broken.xml": (b"oops", {"status": 500}, "error", "http"),
     }
-    feeds = ""
+    feeds: list[Any] = []
     for path, (body, options, _, _) in cases.items():
         if body is not None:
             evil.set(path, body, **options)
-        feeds += f"  - url: {evil.url(path)}\n"
-    feeds += f"  - url: {evil.url('drip')}\n    timeout: 1s\n"
-    feeds += f"  - url: {evil.url('gzip-bomb')}\n"
-    feeds += f"  - url: {evil.url('a.xml', host='127.0.0.2')}\n    allow_private: false\n"
-    poll, _ = setup(feeds, "  max_body: 5MiB\n  first_sync: alert\n")
+        feeds.append(evil.url(path))
+    feeds.append({"url": evil.url("drip"), "timeout": "1s"})
+    feeds.append(evil.url("gzip-bomb"))
+    feeds.append({"url": evil.url("a.xml", host="127.0.0.2"), "allow_private": False})
+    poll, _ = setup(feeds, max_body="5MiB", first_sync="alert")
 
     summary = await poll()
 

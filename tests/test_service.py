@@ -22,9 +22,7 @@ async def test_ready_watchdog_and_stopping_are_notified(
     write_config, tmp_path: Path, feeds: FeedServer, seed_feed: bytes
 ) -> None:
     url = feeds.set("seed.xml", seed_feed)
-    config = write_config(
-        f"state: sqlite:///{tmp_path / 's.db'}\nfeeds:\n  - url: {url}\n    allow_private: true\n"
-    )
+    config = write_config(feeds=[url])
     address = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(address)

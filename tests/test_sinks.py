@@ -30,6 +30,7 @@ from monitor.config import load_config
 from monitor.stages.message import Renderer, escape_discord, escape_slack, plain
 from monitor.stages.sinks import EmailSink
 from monitor.store import Store
+from tests.configs import rule
 from tests.conftest import FakeClock, FeedServer, Receiver, run_once
 
 EVIL_ITEM = (
@@ -130,40 +131,6 @@ def smtp() -> Iterator[Mailbox]:
     controller.stop()
 
 
-CONFIG = """\
-state: sqlite:///{state}
-defaults:
-  backfill: all
-  allow_private: true
-feeds:
-  - url: {feed}
-    name: "Evil <b>Feed</b> @everyone"
-rules:
-  - id: belarus
-    name: Belarus
-    query: 'Belarus*'
-sinks:
-  slack:
-    type: slack
-    url: '{chat}/services/{slack}'
-  discord:
-    type: discord
-    url: '{chat}/api/webhooks/{discord}'
-  telegram:
-    type: telegram
-    token: '{telegram}'
-    chat_id: '-1001234'
-    api_url: '{chat}'
-  mail:
-    type: email
-    host: 127.0.0.1
-    port: {smtp}
-    security: none
-    from: 'newsmon <newsmon@example.org>'
-    to: desk@example.org
-"""
-
-
 async def test_a_malicious_feed_arrives_inert_in_slack_discord_telegram_and_email(
     write_config,
     tmp_path: Path,
@@ -175,15 +142,27 @@ async def test_a_malicious_feed_arrives_inert_in_slack_discord_telegram_and_emai
 ) -> None:
     url = feeds.set("evil.xml", EVIL_FEED)
     config = write_config(
-        CONFIG.format(
-            state=tmp_path / "s.db",
-            feed=url,
-            chat=chat.base,
-            slack=SLACK_TOKEN,
-            discord=DISCORD_TOKEN,
-            telegram=TELEGRAM_TOKEN,
-            smtp=smtp.port,
-        )
+        defaults={"backfill": "all"},
+        feeds=[{"url": url, "name": "Evil <b>Feed</b> @everyone"}],
+        rules=[rule("belarus", "Belarus*", name="Belarus")],
+        sinks={
+            "slack": {"type": "slack", "url": f"{chat.base}/services/{SLACK_TOKEN}"},
+            "discord": {"type": "discord", "url": f"{chat.base}/api/webhooks/{DISCORD_TOKEN}"},
+            "telegram": {
+                "type": "telegram",
+                "token": TELEGRAM_TOKEN,
+                "chat_id": "-1001234",
+                "api_url": chat.base,
+            },
+            "mail": {
+                "type": "email",
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "security": "none",
+                "from": "newsmon <newsmon@example.org>",
+                "to": "desk@example.org",
+            },
+        },
     )
     async with asyncio.timeout(30):
         summary = await run_once(config, clock)

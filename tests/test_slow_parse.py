@@ -15,29 +15,10 @@ from monitor.app.daemon import Daemon
 from monitor.config import load_config
 from monitor.stages.parse import ParsePool
 from monitor.store import Store
-from tests.conftest import WEBHOOK_SECRET, FakeClock, Receiver
+from tests.configs import rule, webhook
+from tests.conftest import FakeClock, Receiver
 from tests.evil_server import EvilServer
 from tests.parsers import HANG
-
-CONFIG = """\
-state: sqlite:///{state}
-defaults:
-  allow_private: true
-  backfill: all
-  interval: 1h
-  parse_timeout: 5s
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus*'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
-
 
 LEADS = (
     "Pasukan perbatasan memperketat pemeriksaan kendaraan dari Polandia dan Lituania",
@@ -68,11 +49,13 @@ async def test_a_hanging_parse_delays_neither_other_feeds_nor_alerts(
 ) -> None:
     hung = evil.set("hung.xml", seed_feed.replace(b"<channel>", b"<channel>" + HANG))
     good = [evil.set(f"good{i}.xml", story_feed(i)) for i in range(3)]
-    feeds = "".join(f"  - url: {url}\n" for url in (hung, *good))
     state = tmp_path / "state.db"
     config = load_config(
         write_config(
-            CONFIG.format(state=state, feeds=feeds, hook=receiver.url, secret=WEBHOOK_SECRET)
+            defaults={"backfill": "all", "interval": "1h", "parse_timeout": "5s"},
+            feeds=[hung, *good],
+            rules=[rule("belarus", "Belarus*")],
+            sinks={"hook": webhook(receiver.url)},
         )
     )
     pool = ParsePool(2, target="tests.parsers:parse_slowly")

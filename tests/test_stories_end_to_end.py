@@ -24,7 +24,8 @@ from monitor.config import load_config
 from monitor.flow.retention import prune
 from monitor.stages.message import Renderer
 from monitor.store import Store
-from tests.conftest import WEBHOOK_SECRET, FakeClock, FeedServer, Receiver, count_rows, run_once
+from tests.configs import rule, webhook
+from tests.conftest import FakeClock, FeedServer, Receiver, count_rows, run_once
 from tests.test_digest import check_payload
 
 TAGAR_LINK = "https://www.tagar.id/belarusia-dan-rusia-tanggapi-ancaman-politik-eksternal"
@@ -41,27 +42,12 @@ VOA_LEAD = (
 )
 EMBARGO = " Uni Eropa juga membahas embargo senjata terhadap Minsk."
 
-CONFIG = """\
-state: {state}
-defaults:
-  allow_private: true
-  backfill: all
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus*'
-    notify_updates: true
-  - id: sanksi
-    query: 'sanksi'
-  - id: embargo
-    query: 'embargo'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-{sink}"""
+
+RULES = [
+    rule("belarus", "Belarus*", notify_updates=True),
+    rule("sanksi", "sanksi"),
+    rule("embargo", "embargo"),
+]
 
 
 def seed_item(seed_feed: bytes) -> str:
@@ -87,11 +73,12 @@ def relinked(item: str, link: str, guid: str) -> str:
 @pytest.fixture
 def make_config(write_config, state: str, receiver: Receiver):
     def make(*urls: str) -> Path:
-        feeds = "".join(f"  - url: {url}\n" for url in urls)
         return write_config(
-            CONFIG.format(
-                state=state, feeds=feeds, hook=receiver.url, sink="", secret=WEBHOOK_SECRET
-            )
+            state=state,
+            defaults={"backfill": "all"},
+            feeds=urls,
+            rules=RULES,
+            sinks={"hook": webhook(receiver.url)},
         )
 
     return make
@@ -392,19 +379,18 @@ async def test_a_digest_lists_the_other_outlets_of_each_story(
         ),
     )
 
-    def config_with(feeds: str) -> Path:
-        sink = '    digest: "0 8 * * *"\n'
+    def config_with(*feeds: dict[str, str]) -> Path:
         return write_config(
-            CONFIG.format(
-                state=state, feeds=feeds, hook=receiver.url, sink=sink, secret=WEBHOOK_SECRET
-            )
+            state=state,
+            defaults={"backfill": "all"},
+            feeds=feeds,
+            rules=RULES,
+            sinks={"hook": webhook(receiver.url, digest="0 8 * * *")},
         )
 
-    config = config_with(f"  - url: {tagar}\n    name: Tagar\n")
+    config = config_with({"url": tagar, "name": "Tagar"})
     await run_once(config, clock)  # 12:00 UTC: the alerts wait for 08:00
-    config = config_with(
-        f"  - url: {tagar}\n    name: Tagar\n  - url: {voa}\n    name: VOA Indonesia\n"
-    )
+    config = config_with({"url": tagar, "name": "Tagar"}, {"url": voa, "name": "VOA Indonesia"})
     clock.advance(3600)
     await run_once(config, clock)
     assert receiver.deliveries == []

@@ -281,6 +281,8 @@ class Daemon:
             rules=len(settings.rules),
             sinks=len(settings.sinks),
         )
+        for problem in self.config.warnings:  # retired settings, as a reload reports them
+            await log.awarning("config.warning", problem=str(problem))
         await stop.wait()
         await self.shutdown()
 

@@ -59,6 +59,18 @@ class Metrics:
 
     def __init__(self, state_ttl: float = STATE_TTL) -> None:
         self.registry = CollectorRegistry()
+        self._register_events()
+        self._register_state()
+        Info("newsmon_build", "The running newsmon.", registry=self.registry).info(
+            {"version": __version__}
+        )
+        self._start_at_zero()
+        self.state_ttl = state_ttl
+        self._state_at = -state_ttl
+        self._state_lock = asyncio.Lock()
+
+    def _register_events(self) -> None:
+        """The counters and histograms of what this process does."""
         registry = self.registry
         self.polls = Counter(
             "newsmon_feed_polls", "Feed polls by status.", ["status"], registry=registry
@@ -93,25 +105,21 @@ class Metrics:
         self.reloads = Counter(
             "newsmon_config_reloads", "Config reloads by result.", ["result"], registry=registry
         )
+
+    def _register_state(self) -> None:
+        """The gauges read from the store."""
         self.feeds = Gauge(
             "newsmon_feeds",
             "Configured feeds by state (from the store).",
             ["state"],
-            registry=registry,
+            registry=self.registry,
         )
         self.outbox = Gauge(
             "newsmon_outbox_alerts",
             "Alerts waiting for delivery (pending) or given up (dead), by sink (from the store).",
             ["sink", "state"],
-            registry=registry,
+            registry=self.registry,
         )
-        Info("newsmon_build", "The running newsmon.", registry=registry).info(
-            {"version": __version__}
-        )
-        self._start_at_zero()
-        self.state_ttl = state_ttl
-        self._state_at = -state_ttl
-        self._state_lock = asyncio.Lock()
 
     def _start_at_zero(self) -> None:
         """Known label values start at 0, so that rate() and alerts see the first event."""

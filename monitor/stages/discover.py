@@ -25,6 +25,11 @@ FEED_TYPES = frozenset(
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.DOTALL
 )
+# The first element after the prolog (comments, processing instructions, a doctype).
+_ROOT = re.compile(
+    rb"(?:\s|<\?.*?\?>|<!--.*?-->|<!doctype[^>\[]*(?:\[.*?\])?\s*>)*<([\w:.-]+)", re.DOTALL
+)
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf:rdf", b"rdf"})
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,14 @@ class _LinkFinder(HTMLParser):
 
 
 def looks_like_html(body: bytes) -> bool:
-    """True when the body starts as an HTML document does (a doctype or ``<html>``)."""
-    return _HTML_START.match(body[:4096].removeprefix(codecs.BOM_UTF8).lower()) is not None
+    """True when the body starts as an HTML document does (a doctype or ``<html>``), unless its
+    first element is a feed's (``<rss>``, ``<feed>``, ``<rdf:RDF>``): some feeds carry a bogus
+    XHTML doctype, and a feed they stay."""
+    head = body[:4096].removeprefix(codecs.BOM_UTF8).lower()
+    if _HTML_START.match(head) is None:
+        return False
+    root = _ROOT.match(head)
+    return root is None or root[1] not in _FEED_ROOTS
 
 
 def find_feed_links(page: bytes, url: str) -> list[FeedLink]:

@@ -26,6 +26,7 @@ import os
 import pickle
 import resource
 import signal
+import xml.sax
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +47,15 @@ from monitor.stages.xmlsafe import screen_xml
 
 # Bozo exceptions after which feedparser still read the document correctly.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _read_anyway(problem: Exception) -> bool:
+    """Whether feedparser read the document despite ``problem``: an undefined entity (``&bogus;``
+    in a title) stops expat, and the lenient parser reads the rest, with or without entries."""
+    return isinstance(problem, xml.sax.SAXParseException) and (
+        problem.getMessage() == "undefined entity"
+    )
+
 
 ParseFunction = Callable[[bytes, str, Mapping[str, str]], ParsedFeed]
 
@@ -115,7 +125,7 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         return parse_json_feed(body, url)
     if looks_like_html(body):
         raise _html_page(body, url)
-    screen_xml(body, url)
+    body = screen_xml(body, url)
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", url)
     result = feedparser.parse(
@@ -128,7 +138,12 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
     if not result.get("version") and not result.entries:
         kind = response_headers.get("content-type", "no content type")
         raise NotAFeed(url, f"not a feed: neither RSS, Atom nor JSON Feed ({kind})")
-    if problem is not None and not result.entries and not isinstance(problem, _HARMLESS):
+    if (
+        problem is not None
+        and not result.entries
+        and not isinstance(problem, _HARMLESS)
+        and not _read_anyway(problem)
+    ):
         raise ParseError(
             url, f"broken feed: {type(problem).__name__}: {problem}", kind="broken_feed"
         )

@@ -8,11 +8,19 @@ entity itself, into gigabytes. A body cap cannot help: the input is small.
 So a body that declares entities is checked first, and refused with :class:`UnsafeXML` when:
 
 * an entity is external (``SYSTEM`` or ``PUBLIC``: file reads, requests to other hosts) or a
-  parameter entity (``<!ENTITY % ...>``, the way to smuggle external DTDs in);
+  parameter entity (``<!ENTITY % ...>``, the way to smuggle external DTDs in), but for the one
+  idiom below;
 * an entity's value refers to other entities (any ``&name;`` but the five predefined ones,
   also when spelt ``&#38;name;``, or any ``%``): the "billion laughs" nesting;
 * there are more than :data:`MAX_ENTITIES` declarations, or their references would expand to
   more than :data:`MAX_EXPANSION` characters in all (quadratic blowup).
+
+The old RSS 1.0 idiom ``<!ENTITY % HTMLlat1 PUBLIC "-//W3C//ENTITIES Latin 1 for XHTML//EN"
+"http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent"> %HTMLlat1;`` names a public entity set, to be
+used as it is referenced right there in the internal subset. :func:`screen_xml` cuts such a
+declaration and its bare references out of the doctype, so the body is parsed with nothing
+fetched and nothing expanded (HTML entities the set would have defined are read leniently, as
+any undefined entity is). A parameter entity with only a ``SYSTEM`` identifier is still refused.
 
 Benign feeds that declare a few small entities (``<!ENTITY nbsp "&#160;">``) pass unchanged. A
 ``<!DOCTYPE rss PUBLIC ... "http://my.netscape.com/...dtd">`` without entity declarations is
@@ -34,6 +42,15 @@ _DECLARATION = re.compile(
     rb"""<!ENTITY\s+(?P<param>%\s+)?(?P<name>[^\s"'>%&;]+)\s*
         (?:(?P<external>SYSTEM|PUBLIC)\b|"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""",
     re.IGNORECASE | re.VERBOSE,
+)
+# A parameter entity naming a public entity set: ``<!ENTITY % name PUBLIC "id" "uri">``.
+_PUBLIC_SET = re.compile(
+    rb"""<!ENTITY\s+%\s+(?P<name>[^\s"'>%&;]+)\s+PUBLIC\s+
+        (?:"[^"<>]*"|'[^'<>]*')\s+(?:"[^"<>]*"|'[^'<>]*')\s*>""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_INTERNAL_SUBSET = re.compile(
+    rb"<!DOCTYPE[^\[>]*\[(?P<subset>.*?)\]\s*>", re.IGNORECASE | re.DOTALL
 )
 _CHAR_REFERENCE = re.compile(rb"&#([0-9]+|x[0-9a-fA-F]+);")
 _PREDEFINED = re.compile(rb"&(?:amp|lt|gt|quot|apos);")
@@ -67,11 +84,38 @@ def _ascii_view(body: bytes) -> bytes:
     return body
 
 
-def screen_xml(body: bytes, url: str) -> None:
-    """Raise :class:`UnsafeXML` if ``body`` declares entities that are external, nested or big."""
+def screen_xml(body: bytes, url: str) -> bytes:
+    """The body to parse: ``body`` itself, or without its public entity sets (see the module
+    docstring). Raise :class:`UnsafeXML` if it declares entities that are external, nested or
+    big."""
     if not _ENTITY_START.search(body) and b"\0" not in body[:4]:
-        return
+        return body
     text = _ascii_view(body)
+    if text is body:
+        body = text = _without_public_sets(body)
+    _screen(text, url)
+    return body
+
+
+def _without_public_sets(body: bytes) -> bytes:
+    """``body`` with each public parameter-entity set cut from its doctype's internal subset,
+    with the set's bare ``%name;`` references there."""
+    doctype = _INTERNAL_SUBSET.search(body)
+    if doctype is None:
+        return body
+    subset = doctype["subset"]
+    for match in _PUBLIC_SET.finditer(doctype["subset"]):
+        subset = subset.replace(match[0], b"")
+        # Bare references only: one inside a quoted value stays, for the nesting check.
+        reference = rb"""("[^"]*"|'[^']*')|%""" + re.escape(match["name"]) + rb";"
+        subset = re.sub(reference, lambda m: m[1] or b"", subset)
+    if subset == doctype["subset"]:
+        return body
+    start, end = doctype.span("subset")
+    return body[:start] + subset + body[end:]
+
+
+def _screen(text: bytes, url: str) -> None:
     starts = [m.start() for m in _ENTITY_START.finditer(text)]
     if not starts:
         return

@@ -48,26 +48,9 @@ class OutboxStore(StoreCore):
         """
         now = self.now()
         a = alerts.c
-        disabled = sa.select(sinks.c.name).where(sinks.c.disabled_at.is_not(None))
-        due = (
-            sa.select(a.id)
-            .where(
-                a.state == AlertState.PENDING,
-                a.next_attempt_at <= now,
-                sa.or_(a.lease_until.is_(None), a.lease_until < now),
-                a.sink.not_in(disabled.scalar_subquery()),
-            )
-            .order_by(a.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if sink is not None:
-            due = due.where(a.sink == sink)
-        if kinds is not None:
-            due = due.where(a.kind.in_(list(kinds)))
         claim = (
             alerts.update()
-            .where(a.id.in_(due.scalar_subquery()))
+            .where(a.id.in_(_due(now, limit, sink, kinds).scalar_subquery()))
             .values(
                 lease_owner=node,
                 lease_until=now + timedelta(seconds=lease),
@@ -250,3 +233,29 @@ class OutboxStore(StoreCore):
         async with self._read() as conn:
             row = (await conn.execute(sa.select(sinks).where(sinks.c.name == name))).first()
         return dict(row._mapping) if row else None
+
+
+def _due(
+    now: datetime, limit: int, sink: str | None, kinds: Collection[str] | None
+) -> sa.Select[tuple[str]]:
+    """The ids of up to ``limit`` pending alerts due at ``now``, unleased, of enabled sinks,
+    oldest due first, locked for the claim (rows another node is claiming are skipped)."""
+    a = alerts.c
+    disabled = sa.select(sinks.c.name).where(sinks.c.disabled_at.is_not(None))
+    due = (
+        sa.select(a.id)
+        .where(
+            a.state == AlertState.PENDING,
+            a.next_attempt_at <= now,
+            sa.or_(a.lease_until.is_(None), a.lease_until < now),
+            a.sink.not_in(disabled.scalar_subquery()),
+        )
+        .order_by(a.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if sink is not None:
+        due = due.where(a.sink == sink)
+    if kinds is not None:
+        due = due.where(a.kind.in_(list(kinds)))
+    return due
