@@ -83,6 +83,15 @@ INDONESIAN = [
     ("kirim", "mengirim", True, "meng- on a k root, k dropped"),
     ("belarus", "Belarusnya", True, "a clitic on a name"),
     ("embargo", "embargonya", True, "a clitic on a loan word"),
+    ("sanksi", "sanksinyalah", True, "-nya, then the particle -lah"),
+    ("sanksi", "sanksinyapun", True, "-nya, then the particle -pun"),
+    ("sanksi", "sanksinyakah", True, "-nya, then the particle -kah"),
+    ("rumah", "rumahku", True, "possessive -ku"),
+    ("rumah", "rumahmulah", True, "-mu, then -lah"),
+    ("rumah", "rumahkupun", True, "-ku, then -pun"),
+    ("pendapatan", "pendapatannyapun", True, "-nya and -pun on the word itself"),
+    ("tanggap", "tanggapannyalah", True, "-an, -nya and -lah on tanggap"),
+    ("kebijakan", "kebijakannyalah", True, "clitics on a ke-...-an word"),
 ]
 
 ENGLISH = [
@@ -113,6 +122,15 @@ ENGLISH = [
     ("show", "shower", False, "a word of its own"),
     ("ban", "banner", False, "a word of its own"),
     ("ban", "banned", True, "past tense, consonant doubled"),
+    ("ban", "banning", True, "participle, consonant doubled"),
+    ("stop", "stopping", True, "participle, consonant doubled"),
+    ("plan", "planned", True, "past tense, consonant doubled"),
+    ("big", "bigger", True, "comparative, consonant doubled"),
+    ("hot", "hottest", True, "superlative, consonant doubled"),
+    ("strong", "stronger", True, "comparative"),
+    ("protest", "protestors", True, "agent noun in -or"),
+    ("state", "statements", False, "a derivation, plural"),
+    ("organ", "organise", False, "a derivation that only shares the stem"),
 ]
 
 

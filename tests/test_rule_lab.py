@@ -48,8 +48,11 @@ async def test_check_warns_about_a_family_with_words_of_its_own(write_config) ->
 
 
 async def test_check_is_quiet_for_ordinary_families(write_config) -> None:
+    """Families whose derived words keep the word's meaning stay quiet: the act and the doer
+    (pemberitaan, penolakan, tanggapan, protesters, reporters) are no words of their own."""
     config = write_config(
-        "rules:\n  - id: a\n    query: 'sanksi OR pendapatan OR pemilu OR protest'\n"
+        "rules:\n  - id: a\n    query: 'sanksi OR pendapatan OR pemilu OR protest OR berita"
+        " OR tolak OR tanggap OR korupsi OR report OR ban'\n"
         "sinks: {log: {type: log}}\n"
     )
     code, out, _ = await newsmon("check", "--config", str(config))

@@ -80,6 +80,13 @@ def _regular_en(base: str) -> list[tuple[str, str]]:
     return out
 
 
+def _comparative(form: str, base: str, lemma_of: Mapping[str, str]) -> bool:
+    """Whether ``form`` is a comparative the dictionary files as a word of its own (bigger,
+    hotter) while it knows the superlative of the same stem as ``base``'s (biggest -> big):
+    banner stays out, as bannest is no word."""
+    return form.endswith("er") and lemma_of.get(form[:-2] + "est") == base
+
+
 def _agent_nouns(base: str) -> list[str]:
     """Candidate agent nouns (protest -> protester, invest -> investor), without doubling."""
     if not base.isalpha() or len(base) < 4:
@@ -120,7 +127,7 @@ def english_forms(
         # what the dictionary knows decides (united is unite's, news is a word of its own);
         # a form it does not know counts only as a plural (of a name, a new word)
         known = lemma_of.get(form)
-        if known == base or (known is None and ending == "s"):
+        if known == base or (known is None and ending == "s") or _comparative(form, base, lemma_of):
             found[form] = "inflection"
     for agent in _agent_nouns(base):
         # a real word (the dictionary knows it) that keeps the verb's stem: Porter's measure
