@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from monitor.base.errors import MonitorError
 from monitor.cli import alerts, check, feeds, maintenance, rules, run, sinks
 from monitor.cli.common import PROBLEM, default_config
 
+SIGPIPE_EXIT = 128 + 13
 GROUPS = (run, check, feeds, alerts, maintenance, rules, sinks)
 
 
@@ -73,9 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit
     except MonitorError as e:
         print(f"newsmon: {e}", file=sys.stderr)
         return PROBLEM
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     return code
+
+
+def _reader_went_away() -> int:
+    """``newsmon feeds | head``: the reader stopped reading. End quietly, as a command killed by
+    SIGPIPE would (exit 141), without a traceback at exit when Python flushes stdout again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT

@@ -9,6 +9,7 @@ from typing import Any
 
 from monitor.base.types import AlertKind
 from monitor.cli.common import OK, PROBLEM, load, print_json, when, with_store
+from monitor.cli.render import Column, print_lines, print_table
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -39,26 +40,63 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             lambda store: store.list_alerts(state=args.status, limit=args.limit, sink=args.sink),
         )
     )
-    digest_sinks = {n for n, spec in loaded.settings.sinks.items() if spec.digest is not None}
-    for row in rows:
-        if args.json:
+    if args.json:
+        for row in rows:
             print_json(row)
-            continue
+        return OK
+    digest_sinks = {n for n, spec in loaded.settings.sinks.items() if spec.digest is not None}
+    print_alerts(rows, digest_sinks)
+    return OK
+
+
+ALERT_COLUMNS = (
+    Column("ID"),
+    Column("STATE", state=True),
+    Column("SINK"),
+    Column("RULE"),
+    Column("TRIES", right=True),
+    Column("CREATED", time=True),
+    Column("TITLE", wrap=True),
+)
+
+
+def print_alerts(rows: list[dict[str, Any]], digest_sinks: set[str]) -> None:
+    if not rows:
+        print("no alerts")
+        return
+    table = []
+    notes: list[str] = []
+    for row in rows:
         state = row["state"]
         if state == "pending" and row["kind"] != AlertKind.DIGEST and row["sink"] in digest_sinks:
             state = "pending (waiting for the digest)"
         title = row["title"] if row["kind"] != AlertKind.DIGEST else "digest"
-        print(
-            f"{row['id']}  {state:<9}  {row['sink']}  {row['rule_id']}  "
-            f"attempts={row['attempts']}  created={when(row['created_at'])}\n  {title}"
+        table.append(
+            (
+                row["id"],
+                state,
+                row["sink"],
+                row["rule_id"],
+                row["attempts"],
+                row["created_at"],
+                title or "",
+            )
         )
-        if row["state"] == "pending" and row["attempts"]:
-            print(f"  next attempt: {when(row['next_attempt_at'])}")
-        if row["digest_id"]:
-            print(f"  in digest {row['digest_id']}")
-        if row["last_error"]:
-            print(f"  last error: {row['last_error']}")
-        if row["also_reported_by"]:
-            others = ", ".join(r["feed"] for r in row["also_reported_by"])
-            print(f"  also reported by: {others}")
-    return OK
+        notes += _alert_notes(row)
+    print_table(ALERT_COLUMNS, table)
+    if notes:
+        print_lines(["", *notes])
+
+
+def _alert_notes(row: dict[str, Any]) -> list[str]:
+    notes = []
+    if row["state"] == "pending" and row["attempts"]:
+        notes.append(f"  next attempt: {when(row['next_attempt_at'])}")
+    if row["digest_id"]:
+        notes.append(f"  in digest {row['digest_id']}")
+    if row["last_error"]:
+        notes.append(f"  last error: {row['last_error']}")
+    if row["also_reported_by"]:
+        others = ", ".join(r["feed"] for r in row["also_reported_by"])
+        notes.append(f"  also reported by: {others}")
+    return [row["id"], *notes] if notes else []

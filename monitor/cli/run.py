@@ -11,6 +11,7 @@ from typing import Any
 from monitor.app.log import configure_logging
 from monitor.base.errors import EndpointError, StoreError
 from monitor.cli.common import OK, PROBLEM, load, print_json
+from monitor.cli.render import progress
 from monitor.config import LoadedConfig
 
 
@@ -39,8 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _run_once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     from monitor.app.daemon import Daemon
 
-    async with Daemon(loaded) as daemon:
-        summary = await daemon.run_once()
+    with progress("polling", log_level=args.log_level) as report:
+        async with Daemon(loaded) as daemon:
+            summary = await daemon.run_once(report)
     if args.json:
         print_json(
             {

@@ -7,7 +7,11 @@ import asyncio
 import sys
 from typing import Any
 
+from monitor.base.types import AlertState
 from monitor.cli.common import OK, PROBLEM, load, print_json, when, with_store
+from monitor.cli.render import Column, print_lines, print_table
+
+ALERT_STATES = tuple(AlertState)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -34,35 +38,73 @@ def cmd_sinks(args: argparse.Namespace) -> int:
         print(f"{args.name}: {'enabled' if enabled else 'was not disabled'}")
         return OK
     stored = {row["name"]: row for row in asyncio.run(with_store(loaded, _list_sinks))}
-    for name, spec in loaded.settings.sinks.items():
-        row = stored.get(name, {})
-        counts = row.get("alerts", {})
-        report = {
-            "name": name,
-            "type": spec.type,
-            "state": "disabled" if row.get("disabled_at") else "enabled",
-            "disabled_at": row.get("disabled_at"),
-            "disabled_reason": row.get("disabled_reason"),
-            "digest": spec.digest,
-            "timezone": loaded.settings.timezone(spec) if spec.digest else None,
-            "last_digest_at": row.get("last_digest_at") if spec.digest else None,
-            "rate": spec.rate,
-            "alerts": counts,
-        }
-        if args.json:
+    reports = [
+        _report(name, spec, stored.get(name, {}), loaded)
+        for name, spec in loaded.settings.sinks.items()
+    ]
+    if args.json:
+        for report in reports:
             print_json(report)
-            continue
-        tally = "  ".join(f"{state}={n}" for state, n in sorted(counts.items())) or "no alerts"
-        print(f"{name}  {spec.type}  {report['state']}  {tally}")
-        if spec.digest:
-            print(
-                f"  digest: {spec.digest} ({report['timezone']}), "
-                f"last cut {when(report['last_digest_at'])}"
-            )
-        if report["disabled_at"]:
-            print(f"  disabled {when(report['disabled_at'])}: {report['disabled_reason']}")
-            print(f"  fix the sink, then: newsmon sinks enable {name}")
+        return OK
+    print_sinks(reports)
     return OK
+
+
+def _report(name: str, spec: Any, row: dict[str, Any], loaded: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": spec.type,
+        "state": "disabled" if row.get("disabled_at") else "enabled",
+        "disabled_at": row.get("disabled_at"),
+        "disabled_reason": row.get("disabled_reason"),
+        "digest": spec.digest,
+        "timezone": loaded.settings.timezone(spec) if spec.digest else None,
+        "last_digest_at": row.get("last_digest_at") if spec.digest else None,
+        "rate": spec.rate,
+        "alerts": row.get("alerts", {}),
+    }
+
+
+SINK_COLUMNS = (
+    Column("NAME"),
+    Column("TYPE"),
+    Column("STATE", state=True),
+    *(Column(state.upper(), right=True) for state in ALERT_STATES),
+    Column("DIGEST"),
+)
+
+
+def print_sinks(reports: list[dict[str, Any]]) -> None:
+    if not reports:
+        print("no sinks configured")
+        return
+    rows = []
+    notes: list[str] = []
+    for report in reports:
+        counts = report["alerts"]
+        digest = (
+            f"{report['digest']} ({report['timezone']}), last {when(report['last_digest_at'])}"
+            if report["digest"]
+            else "-"
+        )
+        rows.append(
+            (
+                report["name"],
+                report["type"],
+                report["state"],
+                *(counts.get(state, 0) for state in ALERT_STATES),
+                digest,
+            )
+        )
+        if report["disabled_at"]:
+            notes += [
+                report["name"],
+                f"  disabled {when(report['disabled_at'])}: {report['disabled_reason']}",
+                f"  fix the sink, then: newsmon sinks enable {report['name']}",
+            ]
+    print_table(SINK_COLUMNS, rows)
+    if notes:
+        print_lines(["", *notes])
 
 
 async def _list_sinks(store: Any) -> list[dict[str, Any]]:
