@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.file_proxy import FileProxy
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -171,6 +172,11 @@ def styled(text: str, state: str) -> str:
     if not out.is_terminal or not style:
         return text
     return f"[{style}]{text}[/]"
+
+
+def literal(text: str) -> str:
+    """``text`` as it is, in a line printed with markup (a URL may hold brackets)."""
+    return escape(text) if console().is_terminal else text
 
 
 def print_lines(lines: Sequence[str], markup: bool = False) -> None:
