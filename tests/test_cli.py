@@ -470,7 +470,7 @@ async def test_a_410_disables_the_sink_visibly_until_it_is_enabled(
     code, out, _ = await newsmon("sinks", "--config", str(config))
     assert code == 0
     lines = out.splitlines()
-    assert lines[1].split() == ["hook", "webhook", "disabled", "1", "0", "0", "0", "-"]
+    assert lines[1].split() == ["hook", "webhook", "disabled", "1", "0", "0", "0", "0", "-"]
     assert lines[3] == "hook"
     assert "HTTP 410 Gone" in lines[4]
     assert lines[5] == "  fix the sink, then: newsmon sinks enable hook"

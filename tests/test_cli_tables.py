@@ -70,9 +70,9 @@ async def test_tables_are_plain_and_whole_through_a_pipe(
     code, out, _ = await newsmon("sinks", "--config", str(config), env=PIPED)
     header, row = out.splitlines()
     assert header.split() == [
-        "NAME", "TYPE", "STATE", "PENDING", "DELIVERED", "DEAD", "DIGESTED", "DIGEST"
+        "NAME", "TYPE", "STATE", "PENDING", "DELIVERED", "DEAD", "DIGESTED", "DISCARDED", "DIGEST"
     ]  # fmt: skip
-    assert row.split() == ["hook", "webhook", "enabled", "0", "1", "0", "0", "-"]
+    assert row.split() == ["hook", "webhook", "enabled", "0", "1", "0", "0", "0", "-"]
 
 
 async def test_tables_fit_and_colour_a_terminal_and_json_is_unchanged(

@@ -148,3 +148,48 @@ async def test_hourly_counts_are_one_row_per_hour_and_kind_and_are_pruned(
         assert await count_rows(store, "hourly_counts") == 0
     finally:
         await store.close()
+
+
+async def test_dead_letters_are_discarded_one_or_by_sink_and_status_turns_green(
+    write_config, tmp_path: Path, feeds: FeedServer, receiver: Receiver, seed_feed: bytes
+) -> None:
+    url = feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        f"state: sqlite:///{tmp_path / 's.db'}\n"
+        f"defaults:\n  backfill: all\n  allow_private: true\nfeeds:\n  - url: {url}\n"
+        "rules:\n  - id: belarus\n    query: 'Belarus*'\n  - id: sanksi\n    query: 'sanksi'\n"
+        f"sinks:\n  hook:\n    type: webhook\n    url: {receiver.url}\n"
+        f"    secret: {WEBHOOK_SECRET}\n    retries: []\n"
+    )
+    receiver.answer(500, 500)
+    code, out, _ = await newsmon("run", "--once", "--json", "--config", str(config))
+    assert json.loads(out)["deliveries"] == {"dead": 2}
+    code, out, _ = await newsmon("alerts", "--status", "dead", "--json", "--config", str(config))
+    first, second = (json.loads(line)["id"] for line in out.splitlines())
+
+    code, out, _ = await newsmon("alerts", "discard", first, "--config", str(config))
+    assert (code, out) == (0, f"{first}: discarded\n")
+    code, _, err = await newsmon("alerts", "discard", first, "--config", str(config))
+    assert (code, err) == (1, f"no dead alert with id {first}\n")  # not dead any more
+    code, out, _ = await newsmon("status", "--json", "--config", str(config))
+    assert json.loads(out)["dead_letters"] == 1
+
+    args = ("alerts", "discard", "--sink", "hook", "--json", "--config", str(config))
+    code, out, _ = await newsmon(*args, "--before", "2000-01-01")
+    assert json.loads(out) == {"discarded": []}  # created after that date
+    code, out, _ = await newsmon(*args, "--before", "2999-01-01T00:00:00+07:00")
+    assert json.loads(out) == {"discarded": [second]}
+
+    code, out, _ = await newsmon("status", "--json", "--config", str(config))
+    report = json.loads(out)
+    assert (code, report["ok"], report["dead_letters"]) == (0, True, 0)
+    assert report["sinks"]["hook"]["alerts"] == {"discarded": 2}
+    assert report["sinks"]["hook"]["attempts_last_hour"] == {"dead": 2, "discarded": 2}
+    code, out, _ = await newsmon("alerts", "--status", "discarded", "--config", str(config))
+    assert out.count("  discarded 20") == 2  # when, recorded
+    code, out, _ = await newsmon("alerts", "replay", second, "--config", str(config))
+    assert code == 1  # a discarded alert is not dead: it stays given up
+
+    code, _, err = await newsmon("alerts", "discard", "--config", str(config))
+    assert code == 2
+    assert "give an alert id, or --sink NAME" in err

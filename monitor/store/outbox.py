@@ -170,6 +170,41 @@ class OutboxStore(StoreCore):
             )
         return bool(result.rowcount)
 
+    async def discard_alerts(
+        self,
+        *,
+        alert_id: str | None = None,
+        sink: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Give up dead alerts: one by id, or a sink's (created before ``before``, if given).
+
+        A discarded alert keeps its row (its key keeps the story single, and ``newsmon alerts
+        --status discarded`` lists it) with ``discarded_at``; it is never sent again and counts
+        as dealt with. Returns the ids discarded.
+        """
+        a = alerts.c
+        where = [a.state == AlertState.DEAD]
+        if alert_id is not None:
+            where.append(a.id == alert_id)
+        if sink is not None:
+            where.append(a.sink == sink)
+        if before is not None:
+            where.append(a.created_at < before)
+        async with self._write() as conn:
+            result = await conn.execute(
+                alerts.update()
+                .where(*where)
+                .values(state=AlertState.DISCARDED, discarded_at=self.now())
+                .returning(a.id, a.sink)
+            )
+            rows = result.all()
+            counts: Counter[Key] = Counter()
+            for row in rows:
+                counts += alert_count(self.now(), row.sink, AlertState.DISCARDED)
+            await bump(conn, self._insert, counts)
+        return sorted(row.id for row in rows)
+
     async def disable_sink(self, name: str, reason: str, alert_id: str | None = None) -> bool:
         """The receiver said 410 Gone: stop sending to ``name`` until it is enabled again.
 
