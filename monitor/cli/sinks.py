@@ -24,6 +24,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "enable", parents=[common], help="deliver to a disabled sink again"
     )
     enable.add_argument("name")
+    test = sink_actions.add_parser(
+        "test",
+        parents=[common],
+        help="send the sample alert (the seed article) through a sink; show the answer",
+    )
+    test.add_argument("name")
 
 
 def cmd_sinks(args: argparse.Namespace) -> int:
@@ -37,6 +43,8 @@ def cmd_sinks(args: argparse.Namespace) -> int:
         enabled = asyncio.run(with_store(loaded, lambda store: store.enable_sink(args.name)))
         print(f"{args.name}: {'enabled' if enabled else 'was not disabled'}")
         return OK
+    if args.action == "test":
+        return _test(args, loaded)
     stored = {row["name"]: row for row in asyncio.run(with_store(loaded, _list_sinks))}
     reports = [
         _report(name, spec, stored.get(name, {}), loaded)
@@ -105,6 +113,23 @@ def print_sinks(reports: list[dict[str, Any]]) -> None:
     print_table(SINK_COLUMNS, rows)
     if notes:
         print_lines(["", *notes])
+
+
+def _test(args: argparse.Namespace, loaded: Any) -> int:
+    from monitor.cli.sinktest import send_sample
+
+    if args.name not in loaded.settings.sinks:
+        print(f"no sink {args.name!r} in {args.config}", file=sys.stderr)
+        return PROBLEM
+    report = asyncio.run(send_sample(loaded, args.name))
+    if args.json:
+        print_json(report)
+    else:
+        verdict = "delivered" if report["delivered"] else f"failed: {report['error']}"
+        print(f"{args.name} ({report['type']}): sent {report['id']}, {verdict}")
+        print(f"  alert: rule {report['rule']}, {report['title']!r}")
+        print(f"  answer: {report['answer'] or '(none)'}")
+    return OK if report["delivered"] else PROBLEM
 
 
 async def _list_sinks(store: Any) -> list[dict[str, Any]]:
