@@ -12,6 +12,7 @@ from typing import Any
 
 from monitor.base.settings import FeedPolicy, FeedSpec, Settings
 from monitor.base.types import MALFORMED
+from monitor.cli import opml
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, when, with_store
 from monitor.cli.render import Column, print_lines, print_table
 
@@ -24,6 +25,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "enable", parents=[common], help="poll a feed disabled by 410 Gone again"
     )
     enable.add_argument("url")
+    opml.register(feed_actions, common)
 
     discover = commands.add_parser(
         "discover", parents=[common], help="find the feeds a site or article URL links to"
@@ -36,6 +38,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    handled = opml.dispatch(args)
+    if handled is not None:
+        return handled
     loaded = load(args)
     if loaded is None:
         return PROBLEM
