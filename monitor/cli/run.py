@@ -13,6 +13,7 @@ from monitor.base.errors import EndpointError, StoreError
 from monitor.cli.common import OK, PROBLEM, load, print_json
 from monitor.cli.render import progress
 from monitor.config import LoadedConfig
+from monitor.config.secrets import secret_problems
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -24,6 +25,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     loaded = load(args)
     if loaded is None:
+        return PROBLEM
+    exposed = secret_problems(args.config)
+    for problem in exposed:
+        print(problem, file=sys.stderr)
+    if any(problem.severity == "error" for problem in exposed):
+        print("newsmon: refusing to start with secrets others can read", file=sys.stderr)
         return PROBLEM
     configure_logging(json=None, level=args.log_level)
     try:
