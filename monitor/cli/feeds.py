@@ -129,7 +129,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         if loaded is None:
             return PROBLEM
         settings = loaded.settings
-    report = asyncio.run(_discover(args.url, settings, args.allow_private))
+    report = asyncio.run(discover_feeds(args.url, settings, args.allow_private))
     if args.json:
         print_json(report)
     else:
@@ -137,7 +137,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return OK if report["feeds"] else PROBLEM
 
 
-async def _discover(url: str, settings: Settings, allow_private: bool) -> dict[str, Any]:
+async def discover_feeds(url: str, settings: Settings, allow_private: bool) -> dict[str, Any]:
     """What ``url`` is: a feed, or a page and the feeds it links to (each one tried), read as
     the pipeline reads a feed."""
     from monitor.base.errors import NotAFeed, UpdateError

@@ -187,10 +187,10 @@ def cmd_export(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
 
 def cmd_add(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    from monitor.cli.feeds import _discover
+    from monitor.cli.feeds import discover_feeds
 
     known = {spec.url for spec in loaded.settings.feeds}
-    report = asyncio.run(_discover(args.url, loaded.settings, args.allow_private))
+    report = asyncio.run(discover_feeds(args.url, loaded.settings, args.allow_private))
     readable = [feed for feed in report["feeds"] if "entries" in feed]
     if not readable:
         reason = report.get("error") or "none of the feeds it links to could be read"

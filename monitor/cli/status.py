@@ -21,6 +21,7 @@ from monitor.cli.common import OK, PROBLEM, load, plural, print_json, with_store
 from monitor.cli.render import Column, ago, exact, literal, print_lines, print_table, styled
 from monitor.config import LoadedConfig
 from monitor.store import StoreStatus
+from monitor.store.status import SinkStatus
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -64,7 +65,10 @@ def build_report(found: StoreStatus, loaded: LoadedConfig, max_failing: int) -> 
             "attempts_last_hour": found.attempts.get(name, {}),
             **asdict(state),
         }
-        for name, state in found.sinks.items()
+        for name, state in {
+            **dict.fromkeys(loaded.settings.sinks, SinkStatus()),
+            **found.sinks,
+        }.items()
         if name in loaded.settings.sinks or state.alerts
     }
     dead = sum(s["alerts"].get(AlertState.DEAD, 0) for s in sinks.values())

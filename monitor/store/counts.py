@@ -8,6 +8,7 @@ settled), so a count is never ahead of or behind what it counts, and costs one s
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -49,17 +50,21 @@ def alert_count(at: datetime, sink: str, outcome: str) -> Counter[Key]:
 
 
 async def bump(conn: AsyncConnection, insert: Callable[[Any], Any], counts: Counter[Key]) -> None:
-    """Add ``counts`` to their hours' rows: one upsert for them all."""
+    """Add ``counts`` to their hours' rows: one upsert statement (compiled once, cached) for
+    them all."""
     if not counts:
         return
     rows = [
         {"hour": hour, "kind": kind.value, "sink": sink, "outcome": outcome, "n": n}
         for (hour, kind, sink, outcome), n in counts.items()
     ]
-    statement = insert(hourly_counts).values(rows)
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["hour", "kind", "sink", "outcome"],
-            set_={"n": hourly_counts.c.n + statement.excluded.n},
-        )
+    await conn.execute(_upsert(insert), rows)
+
+
+@functools.cache
+def _upsert(insert: Callable[[Any], Any]) -> Any:
+    statement = insert(hourly_counts)
+    return statement.on_conflict_do_update(
+        index_elements=["hour", "kind", "sink", "outcome"],
+        set_={"n": hourly_counts.c.n + statement.excluded.n},
     )
