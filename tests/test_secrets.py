@@ -41,7 +41,10 @@ async def test_a_literal_secret_readable_by_others_is_refused_with_the_chmod(
     env = {"TELEGRAM_TOKEN": TELEGRAM_TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
     code, out, err = await newsmon("run", "--once", "--config", str(config), env=env)
     assert code == 1
-    assert f"{config}:14:13: sink 'hook': secret is written in this file, which others can read: chmod o-rwx {config}" in err  # fmt: skip
+    assert (
+        f"{config}:14:13: sink 'hook': secret is written in this file, which others can read: "
+        f"chmod o-rwx {config}" in err
+    )
     assert "refusing to start" in err
     assert WEBHOOK_SECRET not in out + err
     assert not (tmp_path / "s.db").exists()  # it never started
@@ -82,7 +85,7 @@ async def test_no_secret_appears_in_any_output_of_the_daemon(
     env = {"TELEGRAM_TOKEN": TELEGRAM_TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
     receiver.answer(500)
     outputs = []
-    code, out, err = await newsmon(
+    _, out, err = await newsmon(
         "run", "--once", "--json", "--log-level", "debug", "--config", str(config), env=env
     )
     assert json.loads(out)["deliveries"] == {"dead": 4}, err
@@ -90,7 +93,7 @@ async def test_no_secret_appears_in_any_output_of_the_daemon(
     for command in (["check"], ["sinks"], ["sinks", "--json"], ["alerts"], ["alerts", "--json"],
                     ["status", "--json"], ["sinks", "test", "chat"], ["sinks", "test", "bot"],
                     ["sinks", "test", "mail"], ["feeds", "export"]):  # fmt: skip
-        code, out, err = await newsmon(*command, "--config", str(config), env=env)
+        _, out, err = await newsmon(*command, "--config", str(config), env=env)
         outputs += [out, err]
     text = "\n".join(outputs)
     assert "HTTP 500" in text  # the failures are there
