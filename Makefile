@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/newsmon.yaml
 
-.PHONY: install run once check demo test lint format bench clean
+.PHONY: install run once check demo schema test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,9 @@ check: install    ## validate the config and rules
 
 demo: install     ## a real alert, offline, in a few seconds
 	$(BIN)/newsmon demo
+
+schema: install   ## regenerate monitor/data/newsmon.schema.json after a change to the config models
+	$(BIN)/python -m monitor.config.schema
 
 test: install     ## the test suite (PostgreSQL tests run when a server is reachable)
 	$(BIN)/pytest

@@ -11,8 +11,9 @@ bytes, which the body hash skips without parsing. ``--churn`` serves what many C
 and a ``<lastBuildDate>`` and generator comment that change on every request, so neither the
 validators nor the body hash can tell that nothing changed; the scan can.
 
-``--without scan`` turns the scan off (every changed body is parsed) and ``--without batch``
-records every poll in its own transaction, to measure what each one saves.
+``--without scan`` turns the scan off (every changed body is parsed), ``--without batch``
+records every poll in its own transaction and ``--without counts`` skips the hourly counts'
+upsert, to measure what each one saves or costs.
 """
 
 from __future__ import annotations
@@ -161,9 +162,19 @@ async def run(args: argparse.Namespace, port: int) -> None:
 
 
 def ablate(parts: list[str]) -> None:
-    """Turn off the parse skip or the group commit, to measure what each one saves."""
+    """Turn off the parse skip, the group commit or the hourly counts, to measure each one."""
     import monitor.stages.polling
+    import monitor.store.feeds
+    import monitor.store.outbox
     from monitor.store.batch import PollRecorder
+
+    if "counts" in parts:
+
+        async def uncounted(*args: object) -> None:
+            return None
+
+        monitor.store.feeds.bump = uncounted  # type: ignore[assignment]
+        monitor.store.outbox.bump = uncounted  # type: ignore[assignment]
 
     if "scan" in parts:
         monitor.stages.polling.scan_fingerprint = lambda body, content_type: os.urandom(16).hex()
@@ -196,7 +207,7 @@ def main() -> None:
     parser.add_argument("--no-etag", dest="etag", action="store_false")
     parser.add_argument("--churn", action="store_true", help="no ETag, a new date on every GET")
     parser.add_argument(
-        "--without", action="append", default=[], choices=["scan", "batch"], help="ablate"
+        "--without", action="append", default=[], choices=["scan", "batch", "counts"], help="ablate"
     )
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")

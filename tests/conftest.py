@@ -337,6 +337,7 @@ def write_config(tmp_path: Path) -> Any:
             return configs.write_config(tmp_path, name=name, **config)
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)  # configs hold secrets: newsmon refuses them readable by others
         return path
 
     return write

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,14 +195,20 @@ class Daemon:
 
     # --- one pass ------------------------------------------------------------------------------
 
-    async def run_once(self) -> OnceSummary:
-        """Poll every feed once, then deliver every alert that is due, and return a summary."""
+    async def run_once(self, progress: Callable[[int, int], None] | None = None) -> OnceSummary:
+        """Poll every feed once, then deliver every alert that is due, and return a summary.
+        ``progress(done, total)`` hears of each poll that ends (the command's progress bar)."""
         summary = OnceSummary()
         await self.cut_digests()
         lease = max(ONCE_LEASE, self.feed_lease)
         feeds = await self.store.claim_due_feeds(self.node, lease, 10**9, due_before=FAR_FUTURE)
         wait = lease - self.poll_budget - LEASE_MARGIN
-        polls = (self.admission.poll_in_turn(feed, wait, self._update) for feed in feeds)
+        polls = [
+            asyncio.ensure_future(self.admission.poll_in_turn(feed, wait, self._update))
+            for feed in feeds
+        ]
+        if progress is not None:
+            _report_progress(polls, progress)
         for result in await asyncio.gather(*polls, return_exceptions=True):
             if isinstance(result, BaseException):
                 summary.crashed += 1
@@ -399,3 +406,18 @@ class Daemon:
         self.config = new
         if self._scheduler is not None and self._scheduler.running:
             schedule_digests(self._scheduler, new.settings, self._digest_job)
+
+
+def _report_progress(
+    tasks: Sequence[asyncio.Future[Any]], progress: Callable[[int, int], None]
+) -> None:
+    """``progress(done, total)`` now, and each time one of ``tasks`` ends."""
+    ended = Counter[str]()
+    progress(0, len(tasks))
+
+    def one(_: asyncio.Future[Any]) -> None:
+        ended["done"] += 1
+        progress(ended["done"], len(tasks))
+
+    for task in tasks:
+        task.add_done_callback(one)

@@ -10,7 +10,7 @@ import math
 import zoneinfo
 from email.headerregistry import Address
 from email.utils import parseaddr
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import jinja2
@@ -27,9 +27,25 @@ from pydantic import (
 
 from monitor.base.units import parse_duration, parse_rate, parse_size
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Size = Annotated[int, BeforeValidator(parse_size)]
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+# What each value type accepts as written, for the JSON Schema editors validate against
+# (``newsmon schema``); the validators above them are what decides.
+_NUMBER = r"[0-9]+(\.[0-9]+)?\s*"
+_UNIT = r"([mM][sS]|[sSmMhHdDwW])"
+DurationText = Annotated[str, Field(pattern=rf"^\s*({_NUMBER}{_UNIT}\s*)+$")]
+SizeText = Annotated[str, Field(pattern=rf"^\s*{_NUMBER}([bB]|[kKmMgG][iI]?[bB])?\s*$")]
+RateText = Annotated[str, Field(pattern=rf"^\s*{_NUMBER}/\s*({_NUMBER})?{_UNIT}\s*$")]
+
+Duration = Annotated[
+    float,
+    BeforeValidator(
+        parse_duration, json_schema_input_type=Annotated[float, Field(ge=0)] | DurationText
+    ),
+]
+Size = Annotated[
+    int,
+    BeforeValidator(parse_size, json_schema_input_type=Annotated[int, Field(ge=0)] | SizeText),
+]
+Rate = Annotated[float, BeforeValidator(parse_rate, json_schema_input_type=RateText)]
 
 
 def _http_url(value: str) -> str:
@@ -155,7 +171,13 @@ def _backfill(value: object) -> float:
     return parse_duration(value)
 
 
-Backfill = Annotated[float, BeforeValidator(_backfill)]
+Backfill = Annotated[
+    float,
+    BeforeValidator(
+        _backfill,
+        json_schema_input_type=Literal["all"] | Annotated[float, Field(ge=0)] | DurationText,
+    ),
+]
 Name = Annotated[StrictStr, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
 

@@ -63,12 +63,14 @@ class RetentionSpec(Model):
     ``entries``: an entry its feed has not listed for this long loses its text, revisions and
     matches, keeping its key and hashes (a tombstone: it can never be new again).
     ``tombstones``: a tombstone not listed for this long goes. ``alerts``: a delivered alert
-    keeps its payload this long, then only the key that keeps it single.
+    keeps its payload this long, then only the key that keeps it single. ``counts``: the hourly
+    counts behind ``newsmon status`` are kept this long.
     """
 
     entries: Duration = Field(90 * 86400.0, ge=86400)
     tombstones: Duration = Field(365 * 86400.0, ge=86400)
     alerts: Duration = Field(90 * 86400.0, ge=86400)
+    counts: Duration = Field(35 * 86400.0, ge=86400)
 
     @model_validator(mode="after")
     def _order(self) -> RetentionSpec:

@@ -49,9 +49,10 @@ class WebhookSinkSpec(SinkBase):
     type: Literal["webhook"]
     url: HttpURL
     # One secret, or a list during a rotation: each one signs, the receiver accepts any.
-    secret: Annotated[tuple[WebhookSecret, ...], BeforeValidator(one_or_many)] = Field(
-        (), max_length=5
-    )
+    secret: Annotated[
+        tuple[WebhookSecret, ...],
+        BeforeValidator(one_or_many, json_schema_input_type=str | list[str]),
+    ] = Field((), max_length=5)
     headers: Mapping[StrictStr, StrictStr] = Field(default_factory=dict)
 
     @property
@@ -100,7 +101,10 @@ class EmailSinkSpec(MessageSinkBase):
     username: StrictStr | None = None
     password: SecretStr | None = None
     sender: EmailAddress = Field(alias="from")
-    to: Annotated[tuple[EmailAddress, ...], BeforeValidator(one_or_many)] = Field(min_length=1)
+    to: Annotated[
+        tuple[EmailAddress, ...],
+        BeforeValidator(one_or_many, json_schema_input_type=EmailAddress | list[EmailAddress]),
+    ] = Field(min_length=1)
     subject: Template | None = None
 
     @property
@@ -112,7 +116,10 @@ class AppriseSinkSpec(MessageSinkBase):
     """Any service Apprise knows (github.com/caronc/apprise), by its URLs; an optional extra."""
 
     type: Literal["apprise"]
-    urls: Annotated[tuple[SecretStr, ...], BeforeValidator(one_or_many)] = Field(min_length=1)
+    urls: Annotated[
+        tuple[SecretStr, ...],
+        BeforeValidator(one_or_many, json_schema_input_type=str | list[str]),
+    ] = Field(min_length=1)
     title: Template | None = None
 
     @model_validator(mode="after")

@@ -102,6 +102,7 @@ class AlertState(enum.StrEnum):
     DELIVERED = "delivered"
     DEAD = "dead"  # given up: visible, replayable
     DIGESTED = "digested"  # held for a digest sink and sent in a digest
+    DISCARDED = "discarded"  # a dead alert the operator gave up on: kept, never sent
 
 
 class AlertKind(enum.StrEnum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 from monitor import __version__
 from monitor.app.log import configure_logging
 from monitor.base.errors import MonitorError
-from monitor.cli import alerts, check, feeds, maintenance, rules, run, sinks
+from monitor.cli import alerts, check, feeds, maintenance, rules, run, schema, sinks, status
 from monitor.cli.common import PROBLEM, default_config
 
-GROUPS = (run, check, feeds, alerts, maintenance, rules, sinks)
+SIGPIPE_EXIT = 128 + 13
+GROUPS = (run, check, status, feeds, alerts, maintenance, rules, sinks, schema)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -73,9 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit
     except MonitorError as e:
         print(f"newsmon: {e}", file=sys.stderr)
         return PROBLEM
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     return code
+
+
+def _reader_went_away() -> int:
+    """``newsmon feeds | head``: the reader stopped reading. End quietly, as a command killed by
+    SIGPIPE would (exit 141), without a traceback at exit when Python flushes stdout again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT

@@ -8,6 +8,7 @@ from typing import Any
 from monitor.base.errors import Problem
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, problem_dict
 from monitor.config import LoadedConfig
+from monitor.config.secrets import secret_problems
 
 FAMILY_LANGUAGES = ("id", "en")  # the languages whose families check looks at
 
@@ -22,20 +23,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     if loaded is None:
         return PROBLEM
     settings = loaded.settings
-    warnings = sorted([*loaded.warnings, *family_warnings(loaded)], key=_order)
+    secrets = secret_problems(args.config)
+    warnings = sorted([*loaded.warnings, *family_warnings(loaded), *secrets], key=_order)
+    ok = not any(problem.severity == "error" for problem in secrets)
     if args.json:
         print_json(
             {
-                "ok": True,
+                "ok": ok,
                 "feeds": len(settings.feeds),
                 "rules": len(settings.rules),
                 "sinks": len(settings.sinks),
                 "problems": [problem_dict(p) for p in warnings],
             }
         )
-        return OK
+        return OK if ok else PROBLEM
     for warning in warnings:
         print(warning)
+    if not ok:
+        return PROBLEM
     counts = ", ".join(
         plural(n, word)
         for n, word in (

@@ -12,7 +12,9 @@ from typing import Any
 
 from monitor.base.settings import FeedPolicy, FeedSpec, Settings
 from monitor.base.types import MALFORMED
+from monitor.cli import opml
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, when, with_store
+from monitor.cli.render import Column, print_lines, print_table
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -23,6 +25,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "enable", parents=[common], help="poll a feed disabled by 410 Gone again"
     )
     enable.add_argument("url")
+    opml.register(feed_actions, common)
 
     discover = commands.add_parser(
         "discover", parents=[common], help="find the feeds a site or article URL links to"
@@ -35,6 +38,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    handled = opml.dispatch(args)
+    if handled is not None:
+        return handled
     loaded = load(args)
     if loaded is None:
         return PROBLEM
@@ -50,36 +56,70 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         for row in rows:
             print_json(row)
         return OK
-    for row in rows:
-        _print_feed(row)
-    states = Counter(row["state"] for row in rows)
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    print(f"{plural(len(rows), 'feed')}: {summary}" if rows else "no feeds yet")
+    print_feeds(rows)
     return OK
 
 
-def _print_feed(row: dict[str, Any]) -> None:
-    print(
-        f"{row['url']}\n  {row['name'] or row['title'] or ''}  status={row['state']}  "
-        f"last_poll={row['last_status'] or '-'}  last_success={when(row['last_success_at'])}  "
-        f"failures={row['consecutive_failures']}  next={when(row['next_poll_at'])}  "
-        f"entries={row['entries']}"
+FEED_COLUMNS = (
+    Column("STATE", state=True),
+    Column("NAME", flex=True),
+    Column("URL", url=True),
+    Column("LAST OK", time=True),
+    Column("FAILS", right=True),
+    Column("NEXT", time=True),
+    Column("ENTRIES", right=True),
+)
+
+
+def print_feeds(rows: list[dict[str, Any]]) -> None:
+    """The feeds as a table, then what needs saying about some of them, then a tally."""
+    if not rows:
+        print("no feeds yet")
+        return
+    print_table(
+        FEED_COLUMNS,
+        [
+            (
+                row["state"],
+                row["name"] or row["title"] or "",
+                row["url"],
+                row["last_success_at"],
+                row["consecutive_failures"],
+                row["next_poll_at"],
+                row["entries"],
+            )
+            for row in rows
+        ],
     )
+    notes = [line for row in rows for line in _feed_notes(row)]
+    if notes:
+        print_lines(["", *notes])
+    states = Counter(row["state"] for row in rows)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    print_lines(["", f"{plural(len(rows), 'feed')}: {summary}"])
+
+
+def _feed_notes(row: dict[str, Any]) -> list[str]:
+    """The lines that explain a feed's state, under its URL; none for a feed without news."""
+    notes = []
     if row["effective_url"]:
         why = {"moved": "it moved permanently", "discovered": "the URL is a page linking to it"}
         reason = why.get(row["effective_url_source"], row["effective_url_source"])
-        print(f"  fetched from {row['effective_url']} ({reason}; the config URL stays its name)")
+        notes.append(
+            f"  fetched from {row['effective_url']} ({reason}; the config URL stays its name)"
+        )
     if row["disabled_at"]:
-        print(f"  disabled {when(row['disabled_at'])}: {row['disabled_reason']}")
-        print(f"  to poll it again: newsmon feeds enable {row['url']}")
+        notes.append(f"  disabled {when(row['disabled_at'])}: {row['disabled_reason']}")
+        notes.append(f"  to poll it again: newsmon feeds enable {row['url']}")
     elif row["failing_since"]:
-        print(f"  failing since {when(row['failing_since'])}; still retried")
+        notes.append(f"  failing since {when(row['failing_since'])}; still retried")
     if row["last_error"] and not row["disabled_at"]:
         label = "warning" if row["last_error_kind"] == MALFORMED else "error"
-        print(f"  {label} ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+        notes.append(f"  {label} ({row['last_error_kind'] or 'error'}): {row['last_error']}")
     if row["identity"] != "guid":
         how = {"link": "links (its GUIDs repeat or change)", "hash": "text (its links repeat)"}
-        print(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")
+        notes.append(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")
+    return [row["url"], *notes] if notes else []
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
@@ -89,7 +129,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         if loaded is None:
             return PROBLEM
         settings = loaded.settings
-    report = asyncio.run(_discover(args.url, settings, args.allow_private))
+    report = asyncio.run(discover_feeds(args.url, settings, args.allow_private))
     if args.json:
         print_json(report)
     else:
@@ -97,7 +137,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return OK if report["feeds"] else PROBLEM
 
 
-async def _discover(url: str, settings: Settings, allow_private: bool) -> dict[str, Any]:
+async def discover_feeds(url: str, settings: Settings, allow_private: bool) -> dict[str, Any]:
     """What ``url`` is: a feed, or a page and the feeds it links to (each one tried), read as
     the pipeline reads a feed."""
     from monitor.base.errors import NotAFeed, UpdateError

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from monitor.cli.common import OK, PROBLEM, load, print_json, with_store
+from monitor.cli.render import progress
 from monitor.flow.retention import prune
 
 
@@ -21,7 +22,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     loaded = load(args)
     if loaded is None:
         return PROBLEM
-    counts = asyncio.run(with_store(loaded, lambda store: prune(store, loaded.settings)))
+    with progress("pruning"):  # one transaction: a bar without an end
+        counts = asyncio.run(with_store(loaded, lambda store: prune(store, loaded.settings)))
     if args.json:
         print_json(counts)
     else:

@@ -11,7 +11,9 @@ from typing import Any
 from monitor.app.log import configure_logging
 from monitor.base.errors import EndpointError, StoreError
 from monitor.cli.common import OK, PROBLEM, load, print_json
+from monitor.cli.render import progress
 from monitor.config import LoadedConfig
+from monitor.config.secrets import secret_problems
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -23,6 +25,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     loaded = load(args)
     if loaded is None:
+        return PROBLEM
+    exposed = secret_problems(args.config)
+    for problem in exposed:
+        print(problem, file=sys.stderr)
+    if any(problem.severity == "error" for problem in exposed):
+        print("newsmon: refusing to start with secrets others can read", file=sys.stderr)
         return PROBLEM
     configure_logging(json=None, level=args.log_level)
     try:
@@ -39,8 +47,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 async def _run_once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     from monitor.app.daemon import Daemon
 
-    async with Daemon(loaded) as daemon:
-        summary = await daemon.run_once()
+    with progress("polling", log_level=args.log_level) as report:
+        async with Daemon(loaded) as daemon:
+            summary = await daemon.run_once(report)
     if args.json:
         print_json(
             {

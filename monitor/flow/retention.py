@@ -15,7 +15,12 @@ log = structlog.get_logger("newsmon.store")
 
 class PruningStore(Protocol):
     async def prune(
-        self, *, entries_after: timedelta, tombstones_after: timedelta, alerts_after: timedelta
+        self,
+        *,
+        entries_after: timedelta,
+        tombstones_after: timedelta,
+        alerts_after: timedelta,
+        counts_after: timedelta,
     ) -> dict[str, int]: ...
 
 
@@ -27,6 +32,7 @@ async def prune(store: PruningStore, settings: Settings) -> dict[str, int]:
         entries_after=timedelta(seconds=retention.entries),
         tombstones_after=timedelta(seconds=retention.tombstones),
         alerts_after=timedelta(seconds=retention.alerts),
+        counts_after=timedelta(seconds=retention.counts),
     )
     await log.ainfo("store.pruned", ms=round((time.monotonic() - started) * 1000), **counts)
     return counts

@@ -8,6 +8,8 @@
 :mod:`.outbox`             claiming and settling alerts; sinks on and off
 :mod:`.digests`            cutting a sink's digest
 :mod:`.reports`            what the commands and metrics show
+:mod:`.status`             what ``newsmon status`` shows, from few grouped counts
+:mod:`.counts`             the hourly counts behind it, bumped where polls and alerts settle
 :mod:`.retention`          forgetting what is old
 =========================  ==========================================================
 
@@ -24,10 +26,21 @@ from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
 from monitor.store.outbox import OutboxStore, SinkSync
 from monitor.store.reports import ReportStore, StateTally
 from monitor.store.retention import RetentionStore
+from monitor.store.status import StatusStore, StoreStatus
 
 
-class Store(FeedStore, EntryStore, DigestStore, OutboxStore, ReportStore, RetentionStore):
+class Store(
+    FeedStore, EntryStore, DigestStore, OutboxStore, StatusStore, ReportStore, RetentionStore
+):
     """The whole store: every domain over one engine (see the module docstring)."""
 
 
-__all__ = ["FeedSchedule", "RecordOutcome", "SinkSync", "StateTally", "Store", "StoryPolicy"]
+__all__ = [
+    "FeedSchedule",
+    "RecordOutcome",
+    "SinkSync",
+    "StateTally",
+    "Store",
+    "StoreStatus",
+    "StoryPolicy",
+]

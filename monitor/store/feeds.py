@@ -24,6 +24,7 @@ from monitor.base.types import (
     PollStatus,
 )
 from monitor.store.core import StoreCore
+from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
 from monitor.store.schema import alerts, feeds
@@ -288,6 +289,7 @@ class FeedStore(StoreCore):
                     intent.attempted_at,
                     self.story_policy,
                 )
+                await bump(conn, self._insert, poll_counts([intent]))
         except _LeaseLost:
             return RecordOutcome(recorded=False)
         return RecordOutcome(recorded=True, alerts=created)
@@ -305,10 +307,13 @@ class FeedStore(StoreCore):
         if any(intent.entries for intent in intents):
             raise ValueError("record_polls takes polls without entries; use record_update")
         async with self._write() as conn:
-            return [
+            outcomes = [
                 RecordOutcome(recorded=await self._update_feed(conn, intent, node))
                 for intent in intents
             ]
+            recorded = (i for i, o in zip(intents, outcomes, strict=True) if o.recorded)
+            await bump(conn, self._insert, poll_counts(recorded))
+        return outcomes
 
     async def _update_feed(
         self, conn: AsyncConnection, intent: FeedUpdateIntent, node: str

@@ -6,6 +6,7 @@ must not settle a failure), except an acknowledgement, which is a fact whoever h
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.base.types import Alert, AlertState
+from monitor.base.types import Alert, AlertState, DeliveryOutcome
 from monitor.store.core import StoreCore
+from monitor.store.counts import Key, alert_count, bump
 from monitor.store.schema import alerts, sinks
 
 
@@ -75,7 +77,7 @@ class OutboxStore(StoreCore):
         delivered keeps its first ``delivered_at``; a digested one stays in its digest.
         """
         async with self._write() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 alerts.update()
                 .where(
                     alerts.c.id == alert_id,
@@ -88,7 +90,9 @@ class OutboxStore(StoreCore):
                     lease_until=None,
                     last_error=None,
                 )
+                .returning(alerts.c.sink)
             )
+            await self._count(conn, result, DeliveryOutcome.DELIVERED)
 
     @staticmethod
     def _claim_holds(alert_id: str, node: str, attempt: int | None) -> list[sa.ColumnElement[bool]]:
@@ -107,21 +111,32 @@ class OutboxStore(StoreCore):
         self, alert_id: str, node: str, at: datetime, error: str, *, attempt: int | None = None
     ) -> None:
         async with self._write() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 alerts.update()
                 .where(*self._claim_holds(alert_id, node, attempt))
                 .values(next_attempt_at=at, last_error=error, lease_owner=None, lease_until=None)
+                .returning(alerts.c.sink)
             )
+            await self._count(conn, result, DeliveryOutcome.RETRY)
 
     async def mark_dead(
         self, alert_id: str, node: str, error: str, *, attempt: int | None = None
     ) -> None:
         async with self._write() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 alerts.update()
                 .where(*self._claim_holds(alert_id, node, attempt))
                 .values(state=AlertState.DEAD, last_error=error, lease_owner=None, lease_until=None)
+                .returning(alerts.c.sink)
             )
+            await self._count(conn, result, DeliveryOutcome.DEAD)
+
+    async def _count(self, conn: AsyncConnection, settled: Any, outcome: str) -> None:
+        """Count the attempts an UPDATE ... RETURNING sink settled, in the hour they ended."""
+        counts: Counter[Key] = Counter()
+        for row in settled.all():
+            counts += alert_count(self.now(), row.sink, outcome)
+        await bump(conn, self._insert, counts)
 
     async def replay_alert(self, alert_id: str) -> bool:
         """Re-queue a dead alert for delivery now; False if there is no dead alert by that id."""
@@ -137,6 +152,41 @@ class OutboxStore(StoreCore):
                 )
             )
         return bool(result.rowcount)
+
+    async def discard_alerts(
+        self,
+        *,
+        alert_id: str | None = None,
+        sink: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Give up dead alerts: one by id, or a sink's (created before ``before``, if given).
+
+        A discarded alert keeps its row (its key keeps the story single, and ``newsmon alerts
+        --status discarded`` lists it) with ``discarded_at``; it is never sent again and counts
+        as dealt with. Returns the ids discarded.
+        """
+        a = alerts.c
+        where = [a.state == AlertState.DEAD]
+        if alert_id is not None:
+            where.append(a.id == alert_id)
+        if sink is not None:
+            where.append(a.sink == sink)
+        if before is not None:
+            where.append(a.created_at < before)
+        async with self._write() as conn:
+            result = await conn.execute(
+                alerts.update()
+                .where(*where)
+                .values(state=AlertState.DISCARDED, discarded_at=self.now())
+                .returning(a.id, a.sink)
+            )
+            rows = result.all()
+            counts: Counter[Key] = Counter()
+            for row in rows:
+                counts += alert_count(self.now(), row.sink, AlertState.DISCARDED)
+            await bump(conn, self._insert, counts)
+        return sorted(row.id for row in rows)
 
     async def disable_sink(self, name: str, reason: str, alert_id: str | None = None) -> bool:
         """The receiver said 410 Gone: stop sending to ``name`` until it is enabled again.
@@ -154,13 +204,15 @@ class OutboxStore(StoreCore):
                 .values(disabled_at=now, disabled_reason=reason)
             )
             if alert_id is not None:
-                await conn.execute(
+                answered = await conn.execute(
                     alerts.update()
                     .where(alerts.c.id == alert_id, alerts.c.state == AlertState.PENDING)
                     .values(
                         next_attempt_at=now, last_error=reason, lease_owner=None, lease_until=None
                     )
+                    .returning(alerts.c.sink)
                 )
+                await self._count(conn, answered, DeliveryOutcome.DISABLED)
         return bool(result.rowcount)
 
     async def enable_sink(self, name: str) -> bool:

@@ -99,6 +99,7 @@ class ReportStore(StoreCore):
                 a.last_error,
                 a.created_at,
                 a.delivered_at,
+                a.discarded_at,
                 a.next_attempt_at,
                 a.digest_id,
                 a.revision,

@@ -9,7 +9,16 @@ import sqlalchemy as sa
 
 from monitor.base.types import AlertKind, AlertState
 from monitor.store.core import StoreCore
-from monitor.store.schema import alerts, entries, feeds, matches, revisions, stories, story_bands
+from monitor.store.schema import (
+    alerts,
+    entries,
+    feeds,
+    hourly_counts,
+    matches,
+    revisions,
+    stories,
+    story_bands,
+)
 
 
 class RetentionStore(StoreCore):
@@ -19,6 +28,7 @@ class RetentionStore(StoreCore):
         entries_after: timedelta,
         tombstones_after: timedelta,
         alerts_after: timedelta,
+        counts_after: timedelta = timedelta(days=35),
     ) -> dict[str, int]:
         """Forget what is old, keeping what identity and single alerts need.
 
@@ -34,6 +44,7 @@ class RetentionStore(StoreCore):
             *_entry_steps(now - entries_after, now - tombstones_after, now),
             *_alert_steps(now - alerts_after),
             *_sketch_steps(now - self.story_policy.window),
+            ("counts", hourly_counts.delete().where(hourly_counts.c.hour < now - counts_after)),
         ]
         async with self._write() as conn:
             return {name: (await conn.execute(statement)).rowcount for name, statement in steps}
@@ -73,7 +84,7 @@ def _entry_steps(texts_before: datetime, tombstones_before: datetime, now: datet
 
 def _alert_steps(payloads_before: datetime) -> list[Step]:
     told = sa.select(e.story_id).where(e.story_id.is_not(None))
-    settled = a.state.in_((AlertState.DELIVERED, AlertState.DIGESTED))
+    settled = a.state.in_((AlertState.DELIVERED, AlertState.DIGESTED, AlertState.DISCARDED))
     return [
         ("story_alerts", alerts.delete().where(a.story_id.is_not(None), a.story_id.not_in(told))),
         ("stories", stories.delete().where(s.id.not_in(told))),

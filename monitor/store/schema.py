@@ -3,7 +3,8 @@
 The schedule is data: ``feeds.next_poll_at`` and the lease columns say which feed is due and who
 is polling it; ``alerts`` is the transactional outbox (a digest is an alert too: it has no entry,
 and the alerts it gathered point at it by ``digest_id``); ``sinks`` keeps what must outlive a
-process about each sink: disabled by a 410 and why, and when its last digest was cut. A change
+process about each sink: disabled by a 410 and why, and when its last digest was cut;
+``hourly_counts`` is what happened hour by hour, for ``newsmon status``. A change
 here needs a migration in ``migrations/versions`` (a test compares the two).
 """
 
@@ -197,6 +198,8 @@ alerts = sa.Table(
     sa.Column("digest_id", sa.String(64)),
     # 0004: one alert per (sink, rule, story, revision): a story told by several feeds alerts once.
     sa.Column("story_id", sa.Integer),
+    # 0005: a dead alert the operator gave up on (``newsmon alerts discard``): kept, not retried.
+    sa.Column("discarded_at", UTCDateTime),
     sa.UniqueConstraint("sink", "rule_id", "story_id", "revision"),
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "sink", "state"),
@@ -211,4 +214,17 @@ sinks = sa.Table(
     sa.Column("disabled_at", UTCDateTime),
     sa.Column("disabled_reason", sa.Text),
     sa.Column("last_digest_at", UTCDateTime),
+)
+
+# 0005: what ``newsmon status`` says of the last hour, one row per (hour, kind, sink, outcome)
+# bumped by one upsert in the transaction that records the polls or settles the alert: polls
+# by status, new entries, delivery attempts by sink and outcome. Pruned by ``retention.counts``.
+hourly_counts = sa.Table(
+    "hourly_counts",
+    metadata,
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("sink", sa.Text, primary_key=True, server_default=""),
+    sa.Column("outcome", sa.String(32), primary_key=True, server_default=""),
+    sa.Column("n", sa.Integer, nullable=False),
 )

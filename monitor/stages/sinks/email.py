@@ -20,7 +20,7 @@ from monitor.base.errors import SinkError
 from monitor.base.settings import EmailSinkSpec
 from monitor.base.types import Alert
 from monitor.stages.message import Renderer, render_subject
-from monitor.stages.sinks.http import redact
+from monitor.stages.sinks.http import receipt, redact
 
 MAX_TEXT = 100_000
 
@@ -53,7 +53,7 @@ class EmailSink:
         password = spec.password.get_secret_value() if spec.password else None
         try:
             async with asyncio.timeout(spec.timeout):
-                await aiosmtplib.send(
+                _, answer = await aiosmtplib.send(
                     self.message(alert),
                     hostname=spec.host,
                     port=spec.smtp_port,
@@ -67,3 +67,4 @@ class EmailSink:
             raise SinkError(f"no answer within {spec.timeout:g}s") from e
         except (aiosmtplib.SMTPException, OSError) as e:
             raise SinkError(redact(f"{type(e).__name__}: {e}", [password or ""])) from e
+        receipt.set(f"SMTP: {answer}")

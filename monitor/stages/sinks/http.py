@@ -9,7 +9,9 @@ has one total deadline. Error messages never carry the URL: for chat services it
 from __future__ import annotations
 
 import asyncio
+import http
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,6 +20,11 @@ from monitor.base.errors import SinkError, SinkGone
 from monitor.stages.fetch import parse_retry_after
 
 MAX_ANSWER = 64 * 1024
+MAX_RECEIPT = 2000
+
+# What the receiver last answered, in words, in this task's context: ``newsmon sinks test``
+# prints it. Every sink that talks to a receiver sets it; nothing else reads it.
+receipt: ContextVar[str | None] = ContextVar("receipt", default=None)
 
 
 def make_sink_session() -> aiohttp.ClientSession:
@@ -40,6 +47,17 @@ class Answer:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+def describe(answer: Answer) -> str:
+    """``HTTP 200 OK: ok`` (the status, its phrase, the start of the body)."""
+    try:
+        phrase = http.HTTPStatus(answer.status).phrase
+    except ValueError:
+        phrase = ""
+    body = answer.body[:MAX_RECEIPT].decode("utf-8", errors="replace").strip()
+    head = f"HTTP {answer.status} {phrase}".rstrip()
+    return f"{head}: {body}" if body else head
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -71,6 +89,7 @@ async def post(
         raise SinkError(f"no answer within {deadline:g}s") from e
     except aiohttp.ClientError as e:
         raise SinkError(redact(f"{type(e).__name__}: {e}", [url, *secrets])) from e
+    receipt.set(redact(describe(answer), [url, *secrets]))
     return answer
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import structlog
 
 from monitor.base.types import Alert
+from monitor.stages.sinks.http import receipt
 
 log = structlog.get_logger("newsmon.alert")
 
@@ -39,3 +40,4 @@ class LogSink:
             feed=article.get("feed", {}).get("name"),
             terms=[hit["text"] for hit in data.get("hits", [])][:10],
         )
+        receipt.set("written to the log as an `alert` event")
