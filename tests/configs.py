@@ -64,4 +64,5 @@ def write_config(
     url = f"sqlite:///{state}" if isinstance(state, Path) else state
     path = directory / name
     path.write_text(config_text(state=url, **config), encoding="utf-8")
+    path.chmod(0o600)  # configs hold secrets: newsmon refuses them readable by others
     return path

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from monitor.base.clock import utcnow
@@ -291,27 +291,24 @@ async def _test_stored(
     except MonitorError as e:
         print(f"newsmon: {e}", file=sys.stderr)
         return PROBLEM
-    summary = [
-        {
-            "rule": rule_id,
-            "articles": tally.articles,
-            "share": round(tally.articles / scanned, 4) if scanned else 0.0,
-        }
-        for rule_id, tally in tallies.items()
-    ]
     if args.json:
-        print_json(
+        summary = [
             {
-                "summary": {
-                    "since": since,
-                    "window": args.stored,
-                    "articles": scanned,
-                    "rules": summary,
-                }
+                "rule": rule_id,
+                "articles": tally.articles,
+                "share": round(tally.articles / scanned, 4) if scanned else 0.0,
             }
-        )
+            for rule_id, tally in tallies.items()
+        ]
+        report = {"since": since, "window": args.stored, "articles": scanned, "rules": summary}
+        print_json({"summary": report})
         return OK
-    print(f"{plural(scanned, 'article')} stored since {since:%Y-%m-%d %H:%M} UTC ({args.stored})")
+    _print_stored(since, args.stored, scanned, tallies)
+    return OK
+
+
+def _print_stored(since: datetime, window: str, scanned: int, tallies: dict[str, _Tally]) -> None:
+    print(f"{plural(scanned, 'article')} stored since {since:%Y-%m-%d %H:%M} UTC ({window})")
     for rule_id, tally in tallies.items():
         share = tally.articles / scanned if scanned else 0.0
         print(f"\n{rule_id}: {plural(tally.articles, 'article')} ({share:.1%})")
@@ -322,7 +319,6 @@ async def _test_stored(
         if tally.articles > len(tally.shown):
             more = tally.articles - len(tally.shown)
             print(f"  ... and {plural(more, 'more article')} (--json lists them all)")
-    return OK
 
 
 def _match_stored(

@@ -181,15 +181,9 @@ def _structured(
                 parts[key].append(tree)
     if not ok:
         return None
-    children: list[Node] = list(parts.get("all", []))
-    if parts.get("any"):
-        children.append(parts["any"][0] if len(parts["any"]) == 1 else Or(tuple(parts["any"])))
-    if parts.get("none"):
-        none = parts["none"]
-        children.append(Not(none[0] if len(none) == 1 else Or(tuple(none))))
-    if not children:
+    tree = _combined(parts)
+    if tree is None:
         return None
-    tree = children[0] if len(children) == 1 else And(tuple(children))
     if not needs_a_hit(tree):
         problems.append(
             Problem(
@@ -200,6 +194,19 @@ def _structured(
         )
         return None
     return tree
+
+
+def _combined(parts: dict[str, list[Node]]) -> Node | None:
+    """``all:`` AND (any of ``any:``) AND NOT (any of ``none:``)."""
+    children: list[Node] = list(parts.get("all", []))
+    if parts.get("any"):
+        children.append(parts["any"][0] if len(parts["any"]) == 1 else Or(tuple(parts["any"])))
+    if parts.get("none"):
+        none = parts["none"]
+        children.append(Not(none[0] if len(none) == 1 else Or(tuple(none))))
+    if not children:
+        return None
+    return children[0] if len(children) == 1 else And(tuple(children))
 
 
 def check_rules(
@@ -244,17 +251,26 @@ def check_rules(
             definitions.append(_definition(rule_id, query, exclude, rule))
     if family_terms is not None:
         places.update(groups.places())
-        for definition in definitions:
-            for term, positive in iter_terms(definition.query):
-                if positive and isinstance(term, Word) and term.mode == FAMILY:
-                    where = places.get(id(term))
-                    if where is not None:
-                        family_terms.append(
-                            FamilyTerm(
-                                definition.id, term.word, term.source, definition.languages, where
-                            )
-                        )
+        family_terms.extend(_family_terms(definitions, places))
     return definitions
+
+
+def _family_terms(
+    definitions: list[RuleDefinition], places: dict[int, Position]
+) -> list[FamilyTerm]:
+    """Each rule's plain positive words (word families), with where they are written."""
+    found = []
+    for definition in definitions:
+        for term, positive in iter_terms(definition.query):
+            if positive and isinstance(term, Word) and term.mode == FAMILY:
+                where = places.get(id(term))
+                if where is not None:
+                    found.append(
+                        FamilyTerm(
+                            definition.id, term.word, term.source, definition.languages, where
+                        )
+                    )
+    return found
 
 
 def check_words(doc: Document, problems: list[Problem]) -> WordOverrides:
@@ -263,50 +279,76 @@ def check_words(doc: Document, problems: list[Problem]) -> WordOverrides:
     section = doc.data.get("words")
     if not isinstance(section, dict):
         return WordOverrides()  # absent, or reported by validation
-
-    def one_word(path: PathKey, value: object) -> str | None:
-        if not isinstance(value, str):
-            return None  # reported by validation
-        words = WORD.findall(fold(value))
-        if len(words) != 1 or words[0] != fold(value).strip():
-            problems.append(
-                Problem(
-                    f"words.{path[1]}: {value!r} is not one word (write each word of a family "
-                    "on its own)",
-                    doc.position(path),
-                )
-            )
-            return None
-        return str(words[0])
-
     keep = section.get("keep")
     kept = [
         w
         for j, value in enumerate(keep if isinstance(keep, list) else [])
-        if (w := one_word(("words", "keep", j), value))
+        if (w := _one_word(doc, problems, ("words", "keep", j), value))
     ]
-    lists: dict[str, list[tuple[frozenset[str], PathKey]]] = {"join": [], "split": []}
-    for kind in ("join", "split"):
-        groups = section.get(kind)
-        for j, group in enumerate(groups if isinstance(groups, list) else []):
-            if not isinstance(group, list):
-                continue  # reported by validation
-            members = [
-                w for k, value in enumerate(group) if (w := one_word(("words", kind, j, k), value))
-            ]
-            if len(members) != len(group):
-                continue
-            if len(set(members)) < 2:
-                problems.append(
-                    Problem(
-                        f"words.{kind}: a {kind} list needs two different words or more",
-                        doc.position(("words", kind, j)),
-                    )
+    joined = _word_lists(doc, problems, section, "join")
+    split = _word_lists(doc, problems, section, "split")
+    _check_joins_and_splits(doc, problems, joined, split)
+    return WordOverrides(
+        keep=frozenset(kept),
+        join=tuple(g for g, _ in joined),
+        split=tuple(g for g, _ in split),
+    )
+
+
+_WordList = tuple[frozenset[str], PathKey]
+
+
+def _one_word(doc: Document, problems: list[Problem], path: PathKey, value: object) -> str | None:
+    """The one word ``value`` at ``path`` holds, folded; a problem when it is not one word."""
+    if not isinstance(value, str):
+        return None  # reported by validation
+    words = WORD.findall(fold(value))
+    if len(words) != 1 or words[0] != fold(value).strip():
+        problems.append(
+            Problem(
+                f"words.{path[1]}: {value!r} is not one word (write each word of a family "
+                "on its own)",
+                doc.position(path),
+            )
+        )
+        return None
+    return str(words[0])
+
+
+def _word_lists(
+    doc: Document, problems: list[Problem], section: dict[str, Any], kind: str
+) -> list[_WordList]:
+    """The ``join`` or ``split`` lists of the section, each of two different words or more."""
+    lists: list[_WordList] = []
+    groups = section.get(kind)
+    for j, group in enumerate(groups if isinstance(groups, list) else []):
+        if not isinstance(group, list):
+            continue  # reported by validation
+        members = [
+            w
+            for k, value in enumerate(group)
+            if (w := _one_word(doc, problems, ("words", kind, j, k), value))
+        ]
+        if len(members) != len(group):
+            continue
+        if len(set(members)) < 2:
+            problems.append(
+                Problem(
+                    f"words.{kind}: a {kind} list needs two different words or more",
+                    doc.position(("words", kind, j)),
                 )
-                continue
-            lists[kind].append((frozenset(members), ("words", kind, j)))
+            )
+            continue
+        lists.append((frozenset(members), ("words", kind, j)))
+    return lists
+
+
+def _check_joins_and_splits(
+    doc: Document, problems: list[Problem], joined: list[_WordList], split: list[_WordList]
+) -> None:
+    """A word is in one join list at most, and two words are never both joined and split."""
     seen: dict[str, PathKey] = {}
-    for group, path in lists["join"]:
+    for group, path in joined:
         for word in sorted(group):
             if word in seen:
                 problems.append(
@@ -317,8 +359,8 @@ def check_words(doc: Document, problems: list[Problem]) -> WordOverrides:
                     )
                 )
             seen.setdefault(word, path)
-    for group, path in lists["split"]:
-        for other, other_path in lists["join"]:
+    for group, path in split:
+        for other, other_path in joined:
             both = sorted(group & other)
             if len(both) >= 2:
                 problems.append(
@@ -328,11 +370,6 @@ def check_words(doc: Document, problems: list[Problem]) -> WordOverrides:
                         doc.position(path),
                     )
                 )
-    return WordOverrides(
-        keep=frozenset(kept),
-        join=tuple(g for g, _ in lists["join"]),
-        split=tuple(g for g, _ in lists["split"]),
-    )
 
 
 def _strings(value: object) -> tuple[str, ...]:

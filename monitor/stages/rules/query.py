@@ -74,67 +74,69 @@ def _lex(query: str) -> list[_Lexeme]:
     out: list[_Lexeme] = []
     i, n = 0, len(query)
     while i < n:
-        c = query[i]
-        if c.isspace():
+        if query[i].isspace():
             i += 1
             continue
-        if c in "()":
-            out.append(_Lexeme("LPAREN" if c == "(" else "RPAREN", c, i))
-            i += 1
-            continue
-        prefix = ""
-        start = i
-        if c in "=!" and i + 1 < n and not query[i + 1].isspace():
-            prefix, i = c, i + 1
-            c = query[i]
-        if c == '"':
-            end = query.find('"', i + 1)
-            if end == -1:
-                raise QueryError("unterminated quote", i)
-            out.append(_Lexeme("PHRASE", query[i + 1 : end], start, prefix))
-            i = end + 1
-            continue
-        if prefix:
-            j = _word_end(query, i)
-            out.append(_Lexeme("TERM", query[i:j], start, prefix))
-            i = j
-            continue
-        if c == "/":
-            end = _regex_end(query, i)
-            out.append(_Lexeme("REGEX", query[i + 1 : end], i))
-            i = end + 1
-            continue
-        if c == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != "-":
-            out.append(_Lexeme("NOT", "-", i))
-            i += 1
-            continue
-        if c == "@":
-            match = _GROUP.match(query, i)
-            if not match:
-                raise QueryError("@ must be followed by a group name", i)
-            out.append(_Lexeme("GROUP", match.group(1), i))
-            i = match.end()
-            continue
-        field_match = _FIELD.match(query, i)
-        if field_match and field_match.end() < n and not query[field_match.end()].isspace():
-            out.append(_Lexeme("FIELD", field_match.group(1), i))
-            i = field_match.end()
-            continue
-        j = _word_end(query, i)
-        text = query[i:j]
-        near = _NEAR.match(text)
-        if text in ("AND", "OR", "NOT"):
-            out.append(_Lexeme(text, text, i))
-        elif near:
-            distance = int(near.group(2)) if near.group(2) else DEFAULT_NEAR
-            if distance > MAX_NEAR:
-                raise QueryError(f"NEAR distance is at most {MAX_NEAR} words", i)
-            out.append(_Lexeme("NEAR", text, i, near=(distance, near.group(1) == "ONEAR")))
-        else:
-            out.append(_Lexeme("TERM", text, i))
-        i = j
+        lexeme, i = _lexeme_at(query, i)
+        out.append(lexeme)
     out.append(_Lexeme("END", "", n))
     return out
+
+
+def _lexeme_at(query: str, i: int) -> tuple[_Lexeme, int]:
+    """The lexeme that starts at ``query[i]`` (not a space), and where the next one may."""
+    c, n = query[i], len(query)
+    if c in "()":
+        return _Lexeme("LPAREN" if c == "(" else "RPAREN", c, i), i + 1
+    if c in "=!" and i + 1 < n and not query[i + 1].isspace():
+        return _marked(query, i)
+    if c == '"':
+        return _lex_phrase(query, i, i, "")
+    if c == "/":
+        end = _regex_end(query, i)
+        return _Lexeme("REGEX", query[i + 1 : end], i), end + 1
+    if c == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != "-":
+        return _Lexeme("NOT", "-", i), i + 1
+    if c == "@":
+        match = _GROUP.match(query, i)
+        if not match:
+            raise QueryError("@ must be followed by a group name", i)
+        return _Lexeme("GROUP", match.group(1), i), match.end()
+    field_match = _FIELD.match(query, i)
+    if field_match and field_match.end() < n and not query[field_match.end()].isspace():
+        return _Lexeme("FIELD", field_match.group(1), i), field_match.end()
+    return _lex_word(query, i)
+
+
+def _marked(query: str, start: int) -> tuple[_Lexeme, int]:
+    """``=word``, ``!Word``, ``="a phrase"``: the mark, then a phrase or one word."""
+    prefix, i = query[start], start + 1
+    if query[i] == '"':
+        return _lex_phrase(query, i, start, prefix)
+    j = _word_end(query, i)
+    return _Lexeme("TERM", query[i:j], start, prefix), j
+
+
+def _lex_phrase(query: str, i: int, start: int, prefix: str) -> tuple[_Lexeme, int]:
+    end = query.find('"', i + 1)
+    if end == -1:
+        raise QueryError("unterminated quote", i)
+    return _Lexeme("PHRASE", query[i + 1 : end], start, prefix), end + 1
+
+
+def _lex_word(query: str, i: int) -> tuple[_Lexeme, int]:
+    """An operator (AND, OR, NOT, NEAR/n, ONEAR/n) or a term."""
+    j = _word_end(query, i)
+    text = query[i:j]
+    if text in ("AND", "OR", "NOT"):
+        return _Lexeme(text, text, i), j
+    near = _NEAR.match(text)
+    if near:
+        distance = int(near.group(2)) if near.group(2) else DEFAULT_NEAR
+        if distance > MAX_NEAR:
+            raise QueryError(f"NEAR distance is at most {MAX_NEAR} words", i)
+        return _Lexeme("NEAR", text, i, near=(distance, near.group(1) == "ONEAR")), j
+    return _Lexeme("TERM", text, i), j
 
 
 def _word_end(query: str, i: int) -> int:
