@@ -80,6 +80,12 @@ class StoreCore:
         if self._lock:
             self._lock.release()
 
+    async def _serialize(self, conn: AsyncConnection, key: int) -> None:
+        """Hold a PostgreSQL advisory lock until ``conn``'s transaction ends (SQLite writers
+        queue already)."""
+        if self.dialect == "postgresql":
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         async with self._writer.begin() as conn:

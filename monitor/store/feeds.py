@@ -29,6 +29,9 @@ from monitor.store.recording import write_entries
 from monitor.store.schema import alerts, feeds
 
 
+SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
+
+
 @dataclass(frozen=True)
 class FeedSchedule:
     """What the store needs to know of a configured feed to schedule it."""
@@ -172,6 +175,9 @@ class FeedStore(StoreCore):
         f = feeds.c
         wanted = {feed.url: feed for feed in configured}
         async with self._write() as conn:
+            # Nodes starting together sync the same feeds: one at a time, each seeing the rows
+            # the one before it added (and a row that appears anyway is left alone).
+            await self._serialize(conn, SYNC_FEEDS_LOCK)
             rows = (
                 await conn.execute(
                     sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
@@ -186,13 +192,15 @@ class FeedStore(StoreCore):
                 if url not in known:
                     delay = self.rng.uniform(0, min(spread, spec.interval))
                     await conn.execute(
-                        feeds.insert().values(
+                        self._insert(feeds)
+                        .values(
                             url=url,
                             name=spec.name,
                             active=True,
                             created_at=now,
                             next_poll_at=now + timedelta(seconds=delay),
                         )
+                        .on_conflict_do_nothing(index_elements=["url"])
                     )
                     continue
                 row = known[url]
