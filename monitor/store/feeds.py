@@ -28,7 +28,6 @@ from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
 from monitor.store.schema import alerts, feeds
 
-
 SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
 
 
