@@ -12,6 +12,7 @@ lock so that nodes starting together do not race.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -41,8 +42,20 @@ def database_url(state: str) -> sa.URL:
             raise StoreError("state: SQLite needs a file path (sqlite:///path/newsmon.db)")
         return url.set(drivername="sqlite+aiosqlite")
     if backend in ("postgresql", "postgres"):
+        _require("asyncpg", "PostgreSQL", "postgresql")
         return url.set(drivername="postgresql+asyncpg")
     raise StoreError(f"state: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+
+
+def _require(module: str, what: str, extra: str) -> None:
+    """A missing optional driver is one line naming the extra that brings it."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise StoreError(
+            f"state: {what} needs the {module} package, which is not installed: "
+            f"pip install 'newsmon[{extra}]'"
+        ) from None
 
 
 def create_engine(url: sa.URL) -> AsyncEngine:
