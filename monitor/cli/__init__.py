@@ -15,10 +15,10 @@ from typing import Any
 from monitor import __version__
 from monitor.app.log import configure_logging
 from monitor.base.errors import MonitorError
-from monitor.cli import alerts, check, feeds, maintenance, migrate, rules, run, sinks
+from monitor.cli import alerts, check, feeds, maintenance, migrate, nodes, rules, run, sinks
 from monitor.cli.common import PROBLEM, default_config
 
-GROUPS = (run, migrate, check, feeds, alerts, maintenance, rules, sinks)
+GROUPS = (run, migrate, check, feeds, alerts, maintenance, rules, sinks, nodes)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

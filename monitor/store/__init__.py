@@ -9,6 +9,7 @@
 :mod:`.digests`            cutting a sink's digest
 :mod:`.reports`            what the commands and metrics show
 :mod:`.retention`          forgetting what is old
+:mod:`.nodes`              each node's heartbeat, lease renewal, who is alive
 =========================  ==========================================================
 
 :class:`Store` is all of them over one engine. Its consumers each type against the slice they
@@ -21,13 +22,27 @@ from monitor.stages.stories import StoryPolicy
 from monitor.store.digests import DigestStore
 from monitor.store.entries import EntryStore
 from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
+from monitor.store.nodes import Leases, NodeBeat, NodeRow, NodeState, NodeStore
 from monitor.store.outbox import OutboxStore, SinkSync
 from monitor.store.reports import ReportStore, StateTally
 from monitor.store.retention import RetentionStore
 
 
-class Store(FeedStore, EntryStore, DigestStore, OutboxStore, ReportStore, RetentionStore):
+class Store(
+    FeedStore, EntryStore, DigestStore, OutboxStore, ReportStore, RetentionStore, NodeStore
+):
     """The whole store: every domain over one engine (see the module docstring)."""
 
 
-__all__ = ["FeedSchedule", "RecordOutcome", "SinkSync", "StateTally", "Store", "StoryPolicy"]
+__all__ = [
+    "FeedSchedule",
+    "Leases",
+    "NodeBeat",
+    "NodeRow",
+    "NodeState",
+    "RecordOutcome",
+    "SinkSync",
+    "StateTally",
+    "Store",
+    "StoryPolicy",
+]
