@@ -300,9 +300,11 @@ class Daemon:
     @property
     def readiness(self) -> str:
         """``ready`` once the store is open and the first poll tick ran (``/readyz``), else
-        ``starting``; ``draining`` from SIGTERM on."""
+        ``starting``; ``store unreachable`` while heartbeats fail; ``draining`` from SIGTERM on."""
         if self._stopping:
             return "draining"
+        if self.heartbeat.store_down:
+            return "store unreachable"
         return "ready" if self._ticked else "starting"
 
     async def _serve(self) -> None:

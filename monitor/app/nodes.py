@@ -54,6 +54,7 @@ class Heartbeat:
         self.reload: tuple[Any, bool | None, str | None] = (None, None, None)
         self.differs: tuple[str, ...] = ()
         self._shared_warned = False
+        self.store_down = False  # the last heartbeat failed (``/readyz`` says so)
 
     def configure(self, settings: Settings) -> None:
         self.spec = settings.nodes
@@ -73,8 +74,12 @@ class Heartbeat:
             before = await self.store.heartbeat(beat, self.leases, self.spec.forget_after)
             others = await self.store.list_nodes(self.spec.gone_after)
         except Exception as e:  # the store is unreachable: the next beat tries again
+            self.store_down = True
             await log.awarning("node.heartbeat_failed", node=self.node, error=str(e) or repr(e))
             return
+        if self.store_down:
+            self.store_down = False
+            await log.ainfo("node.store_back", node=self.node)
         await self._check_shared_id(before)
         mine = beat.config_fingerprint
         differs = tuple(
