@@ -26,6 +26,7 @@ from monitor.base.types import (
 from monitor.store.core import StoreCore
 from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
+from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds
 
 SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
@@ -163,6 +164,7 @@ class _LeaseLost(Exception):
 class FeedStore(StoreCore):
     """The ``feeds`` table: what to poll when, and what each poll left."""
 
+    @retried
     async def sync_feeds(self, configured: Sequence[FeedSchedule], rate: float = 50.0) -> None:
         """Make the store's feeds those of the config; removed feeds keep their state, inactive.
 
@@ -228,6 +230,7 @@ class FeedStore(StoreCore):
                 .values(lease_owner=None, lease_until=None)
             )
 
+    @retried
     async def claim_due_feeds(
         self, node: str, lease: float, limit: int, *, due_before: datetime | None = None
     ) -> list[FeedForUpdate]:
@@ -256,6 +259,7 @@ class FeedStore(StoreCore):
             rows = (await conn.execute(claim)).all()
         return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
 
+    @retried
     async def release_feed(self, feed_id: int, node: str) -> None:
         """Give up our lease on a feed without recording a poll."""
         async with self._write() as conn:
@@ -281,6 +285,7 @@ class FeedStore(StoreCore):
             )
         return bool(result.rowcount)
 
+    @retried
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
         try:
@@ -299,6 +304,7 @@ class FeedStore(StoreCore):
             return RecordOutcome(recorded=False)
         return RecordOutcome(recorded=True, alerts=created)
 
+    @retried
     async def record_polls(
         self, intents: Sequence[FeedUpdateIntent], node: str
     ) -> list[RecordOutcome]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.core import StoreCore
+from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds, nodes
 
 
@@ -68,6 +69,7 @@ class NodeRow:
 class NodeStore(StoreCore):
     """The ``nodes`` table and lease renewal."""
 
+    @retried
     async def heartbeat(
         self, beat: NodeBeat, leases: Leases, forget_after: float
     ) -> dict[str, Any] | None:
