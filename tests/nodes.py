@@ -6,8 +6,12 @@ import asyncio
 import contextlib
 import json
 import os
+import pwd
+import shutil
 import signal
+import socket
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,3 +157,64 @@ class TcpProxy:
                 await writer.drain()
         finally:
             writer.transport.abort()
+
+
+class OwnPostgres:
+    """A PostgreSQL server of the test's own: initdb into a temporary directory, its own port,
+    run as the ``postgres`` system user (PostgreSQL refuses to run as root), so that a test can
+    stop and start it without disturbing the shared server."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="newsmon-pg-"))
+        self.data = self.directory / "data"
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return False
+        return all(shutil.which(tool) for tool in ("initdb", "pg_ctl", "runuser"))
+
+    async def _as_postgres(self, *command: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "runuser", "-u", "postgres", "--", *command,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)}: {out.decode(errors='replace')[-2000:]}")
+
+    async def create(self) -> None:
+        user = pwd.getpwnam("postgres")
+        os.chown(self.directory, user.pw_uid, user.pw_gid)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        await self._as_postgres(
+            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        await self.start()
+
+    async def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200"
+        )
+        await self._as_postgres(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.directory / "log"), "-o", options,
+            "-w", "start",
+        )  # fmt: skip
+
+    async def stop(self, mode: str = "immediate") -> None:
+        await self._as_postgres("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    async def destroy(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            await self.stop("fast")
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -12,15 +12,25 @@ import asyncio
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL, WEBHOOK_SECRET, FeedServer, Receiver, _pg_admin
-from tests.nodes import Node, TcpProxy, kill_node, start_node, stop_node, until_started
+from tests.conftest import PG_URL, WEBHOOK_SECRET, FeedServer, Receiver
+from tests.nodes import (
+    Node,
+    OwnPostgres,
+    TcpProxy,
+    kill_node,
+    start_node,
+    stop_node,
+    until_started,
+)
 from tests.test_nodes import scalar
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -30,6 +40,17 @@ FEEDS = 120
 FIRST = 2  # items per feed at the start
 WAVES = 8  # then, every second, one more item on WAVE_FEEDS feeds
 WAVE_FEEDS = 30
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    server = OwnPostgres()
+    if not server.available():
+        pytest.skip("initdb, pg_ctl or a postgres system user is missing")
+    await server.create()
+    yield server
+    await server.destroy()
+
 
 CONFIG = """\
 state: {state}
@@ -104,95 +125,176 @@ async def until(
     return False
 
 
-async def test_three_nodes_lose_and_double_no_alert_through_kills_and_cut_connections(
-    pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
-) -> None:
-    rng = random.Random(13)
-    items = dict.fromkeys(range(FEEDS), FIRST)
-    urls = [feeds.set(f"f{i}.xml", body(i, FIRST)) for i in range(FEEDS)]
-    proxy = TcpProxy("127.0.0.1", int(PG_URL.rsplit(":", 1)[1].split("/")[0]))
-    await proxy.start()
-    db = pg_state.rsplit("/", 1)[1]
-    via_proxy = f"postgresql://postgres@127.0.0.1:{proxy.port}/{db}"
-    ports = [free_port() for _ in range(3)]
+@dataclass
+class Farm:
+    """The feeds, their items so far, and the webhook receiver."""
+
+    feeds: FeedServer
+    receiver: Receiver
+    count: int
+    items: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.items = dict.fromkeys(range(self.count), FIRST)
+        self.urls = [self.feeds.set(f"f{i}.xml", body(i, FIRST)) for i in range(self.count)]
+
+    def arrive(self, rng: random.Random, how_many: int) -> None:
+        for feed in rng.sample(range(self.count), how_many):
+            self.items[feed] += 1
+            self.feeds.set(f"f{feed}.xml", body(feed, self.items[feed]))
+
+
+def write_configs(
+    tmp_path: Path, state: str, farm: Farm, ports: list[int], interval: str
+) -> list[Path]:
     configs = []
-    for n in range(3):
+    for n, port in enumerate(ports):
         path = tmp_path / f"node{n}.yaml"
-        path.write_text(
-            CONFIG.format(
-                state=via_proxy,
-                node=f"node-{n}",
-                port=ports[n],
-                feeds="\n".join(f"  - url: {url}" for url in urls),
-                hook=receiver.url,
-                secret=WEBHOOK_SECRET,
-            ),
-            encoding="utf-8",
+        text = CONFIG.format(
+            state=state,
+            node=f"node-{n}",
+            port=port,
+            feeds="\n".join(f"  - url: {url}" for url in farm.urls),
+            hook=farm.receiver.url,
+            secret=WEBHOOK_SECRET,
         )
+        path.write_text(text.replace("interval: 1s", f"interval: {interval}"), encoding="utf-8")
         configs.append(path)
+    return configs
+
+
+async def terminate_all(admin_url: str, db: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            db,
+        )
+    finally:
+        await conn.close()
+
+
+async def scenario(
+    tmp_path: Path,
+    farm: Farm,
+    *,
+    state: str,
+    check_state: str,
+    terminate: Callable[[], Awaitable[None]],
+    outage: Callable[[], Awaitable[None]],
+    restore: Callable[[], Awaitable[None]],
+    interval: str = "1s",
+    wave_feeds: int = WAVE_FEEDS,
+) -> None:
+    """Three nodes; items arrive in waves; a kill, a termination of every connection, and an
+    outage longer than the lease; then every alert must arrive, none doubled but by id."""
+    rng = random.Random(13)
+    ports = [free_port() for _ in range(3)]
+    configs = write_configs(tmp_path, state, farm, ports, interval)
     nodes: list[Node] = await asyncio.gather(*(start_node(c) for c in configs))
     events: dict[str, float] = {}
+    receiver = farm.receiver
     try:
         assert all(await asyncio.gather(*(until_started(n) for n in nodes))), [
             n.stderr[-2000:] for n in nodes
         ]
         began = time.monotonic()
         for wave in range(WAVES):
-            for feed in rng.sample(range(FEEDS), WAVE_FEEDS):
-                items[feed] += 1
-                feeds.set(f"f{feed}.xml", body(feed, items[feed]))
+            farm.arrive(rng, wave_feeds)
             if wave == 1:
                 await kill_node(nodes[1])  # its leases run out; the others take its work
                 events["kill"] = time.monotonic() - began
             if wave == 3:
-                await _pg_admin(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    f"WHERE datname = '{db}' AND pid <> pg_backend_pid()"
-                )
+                await terminate()
                 events["terminate"] = time.monotonic() - began
             if wave == 4:  # unreachable for longer than the lease
-                proxy.down = True
-                proxy.cut()
+                await outage()
                 events["down"] = time.monotonic() - began
                 assert await until(readyz(ports[0], 503), 5)
                 await asyncio.sleep(4.5)
-                proxy.down = False
+                await restore()
                 events["up"] = time.monotonic() - began
-                assert await until(readyz(ports[0], 200), 10)
+                assert await until(readyz(ports[0], 200), 15)
             await asyncio.sleep(1)
-        expected = sum(items.values())
+        expected = sum(farm.items.values())
 
         async def all_received() -> bool:
             return len(set(receiver.ids())) >= expected
 
-        assert await until(all_received, 45, 0.25), (len(set(receiver.ids())), expected)
+        assert await until(all_received, 60, 0.25), (len(set(receiver.ids())), expected)
 
         async def all_settled() -> bool:
-            left = await scalar(pg_state, "SELECT count(*) FROM alerts WHERE state <> 'delivered'")
-            return left == 0
+            sql = "SELECT count(*) FROM alerts WHERE state <> 'delivered'"
+            return await scalar(check_state, sql) == 0
 
         assert await until(all_settled, 15, 0.25)
     finally:
         codes = [await stop_node(n) for n in nodes if n.proc.returncode is None]
-        await proxy.stop()
     assert codes == [0, 0]
     ids = receiver.ids()
-    stored = await _ids(pg_state)
+    stored = await _ids(check_state)
     assert len(stored) == expected  # one outbox row per story
     assert set(ids) == stored  # every alert received, nothing else
     duplicates = len(ids) - len(set(ids))
     print(
-        f"\nnode faults: {expected} alerts, {len(ids)} deliveries, {duplicates} duplicates, "
-        f"{events}"
+        f"\nnode faults: {farm.count} feeds, {expected} alerts, {len(ids)} deliveries, "
+        f"{duplicates} duplicates, {events}"
     )
     for table in ("feeds", "alerts"):  # the killed node's leases were all taken over
-        assert (
-            await scalar(pg_state, f"SELECT count(*) FROM {table} WHERE lease_owner = 'node-1'")
-            == 0
-        )
+        sql = f"SELECT count(*) FROM {table} WHERE lease_owner = 'node-1'"
+        assert await scalar(check_state, sql) == 0
     for node in (nodes[0], nodes[2]):
         assert node.named("node.heartbeat_failed"), "the outage was seen"
         assert node.named("node.store_back")
+
+
+async def test_three_nodes_lose_and_double_no_alert_through_kills_and_cut_connections(
+    pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    """The database made unreachable by a TCP proxy of the test's own (the shared server is
+    never stopped)."""
+    proxy = TcpProxy("127.0.0.1", int(PG_URL.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    db = pg_state.rsplit("/", 1)[1]
+
+    async def outage() -> None:
+        proxy.down = True
+        proxy.cut()
+
+    async def restore() -> None:
+        proxy.down = False
+
+    try:
+        await scenario(
+            tmp_path,
+            Farm(feeds, receiver, FEEDS),
+            state=f"postgresql://postgres@127.0.0.1:{proxy.port}/{db}",
+            check_state=pg_state,
+            terminate=lambda: terminate_all(PG_URL, db),
+            outage=outage,
+            restore=restore,
+        )
+    finally:
+        await proxy.stop()
+
+
+async def test_500_feeds_on_three_nodes_through_a_postgresql_restart(
+    own_postgres: OwnPostgres, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    """PostgreSQL itself stopped for longer than the lease and started again (a server of the
+    test's own, in a temporary directory)."""
+    await scenario(
+        tmp_path,
+        Farm(feeds, receiver, 500),
+        state=own_postgres.url,
+        check_state=own_postgres.url,
+        terminate=lambda: terminate_all(own_postgres.url, "postgres"),
+        outage=own_postgres.stop,
+        restore=own_postgres.start,
+        interval="2s",
+        wave_feeds=60,
+    )
 
 
 async def _ids(state: str) -> set[str]:
