@@ -9,9 +9,11 @@ minute.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,3 +310,60 @@ async def _ids(state: str) -> set[str]:
             return set((await conn.execute(sa.text("SELECT id FROM alerts"))).scalars())
     finally:
         await engine.dispose()
+
+
+SOAK_KILLS = int(os.environ.get("NEWSMON_NODE_KILLS", "0"))
+
+
+@pytest.mark.skipif(not SOAK_KILLS, reason="a soak: NEWSMON_NODE_KILLS=200 to run it")
+async def test_chaos_soak_sigkills_spread_over_three_nodes(
+    pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    """``NEWSMON_NODE_KILLS=200 pytest -s tests/test_node_faults.py -k soak``: that many
+    SIGKILLs at random moments, spread over three nodes each started again at once, with alerts
+    arriving all along; then every alert must be delivered."""
+    seed = os.environ.get("NEWSMON_NODE_SEED") or str(random.randrange(10**9))
+    rng = random.Random(seed)
+    farm = Farm(feeds, receiver, 60)
+    configs = write_configs(tmp_path, pg_state, farm, [free_port() for _ in range(3)], "1s")
+    nodes: list[Node] = list(await asyncio.gather(*(start_node(c) for c in configs)))
+    kills: Counter[int] = Counter()
+    began = time.monotonic()
+    try:
+        for kill in range(SOAK_KILLS):
+            if kill % 3 == 0:
+                farm.arrive(rng, 10)
+            victim = rng.randrange(3)
+            await asyncio.sleep(rng.uniform(0.05, 1.5))
+            await kill_node(nodes[victim])
+            kills[victim] += 1
+            nodes[victim] = await start_node(configs[victim])
+        expected = sum(farm.items.values())
+
+        async def all_received() -> bool:
+            return len(set(receiver.ids())) >= expected
+
+        assert await until(all_received, 120, 0.25), (len(set(receiver.ids())), expected)
+
+        async def all_settled() -> bool:
+            sql = "SELECT count(*) FROM alerts WHERE state <> 'delivered'"
+            return await scalar(pg_state, sql) == 0
+
+        assert await until(all_settled, 30, 0.25)
+    finally:
+        for node in nodes:
+            if node.proc.returncode is None:
+                await stop_node(node)
+    ids = receiver.ids()
+    stored = await _ids(pg_state)
+    lost = stored - set(ids)
+    duplicates = Counter(ids) - Counter(set(ids))
+    print(
+        f"\nchaos soak (seed {seed}): {SOAK_KILLS} SIGKILLs {dict(kills)} in "
+        f"{time.monotonic() - began:.0f} s; alerts created {len(stored)}, expected {expected}, "
+        f"delivered {len(set(ids))}, lost {len(lost)}, deliveries {len(ids)}, duplicates "
+        f"{sum(duplicates.values())} (ids {sorted(duplicates)[:10]})"
+    )
+    assert not lost
+    assert len(stored) == expected
+    assert set(ids) <= stored
