@@ -3,9 +3,11 @@ claims are fair; node rows and the config fingerprint. Each test runs on SQLite 
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +149,14 @@ def test_the_fingerprint_covers_what_nodes_share_not_what_is_their_own() -> None
         {"defaults": {"interval": "5m"}},
     ):
         assert config_fingerprint(Settings.model_validate({**SHARED, **change})) != base
+
+
+def test_the_default_node_id_is_stable_across_restarts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    first, second = Settings().node_id, Settings().node_id
+    assert first == second == f"{socket.gethostname()}:{tmp_path}"
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/newsmon")
+    assert Settings().node_id == f"{socket.gethostname()}:/var/lib/newsmon"

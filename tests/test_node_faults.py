@@ -343,7 +343,17 @@ async def test_chaos_soak_sigkills_spread_over_three_nodes(
         async def all_received() -> bool:
             return len(set(receiver.ids())) >= expected
 
-        assert await until(all_received, 120, 0.25), (len(set(receiver.ids())), expected)
+        received = await until(all_received, 120, 0.25)
+        assert received, (
+            len(set(receiver.ids())),
+            expected,
+            [n.proc.returncode for n in nodes],
+            await scalar(pg_state, "SELECT count(*) FROM alerts"),
+            await scalar(pg_state, "SELECT count(*) FROM feeds WHERE consecutive_failures > 0"),
+            await scalar(pg_state, "SELECT count(*) FROM entries"),
+            await scalar(pg_state, "SELECT count(DISTINCT story_id) FROM entries"),
+            await scalar(pg_state, "SELECT count(*) FROM matches"),
+        )
 
         async def all_settled() -> bool:
             sql = "SELECT count(*) FROM alerts WHERE state <> 'delivered'"

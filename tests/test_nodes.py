@@ -134,9 +134,18 @@ async def test_nodes_lists_the_live_nodes_and_flags_the_one_whose_config_differs
         assert [e["nodes"] for e in nodes[2].named("nodes.config_differs")] == [
             ["node-0", "node-1"]
         ]
+        # A config edit that does not load: node-0 keeps running, and says so in its row.
+        with configs[0].open("a", encoding="utf-8") as f:
+            f.write("bogus: [\n")
+        await asyncio.sleep(2.0)
+        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}
+        assert rows["node-0"]["reload_ok"] is False
+        assert rows["node-0"]["reload_at"] is not None
+        assert rows["node-1"]["reload_at"] is None
+        assert "failed" in await newsmon_nodes(configs[1])
         await kill_node(nodes[2])
         await asyncio.sleep(2.5)
-        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[0], "--json"))}
+        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}
         assert rows["node-2"]["state"] == "gone"
         assert not any(r["config_differs"] for r in rows.values())
     finally:

@@ -137,6 +137,8 @@ class Daemon:
         self.store.story_policy = story_policy(settings)
         if self.store.single_node:
             await self.store.release_leases()  # we hold the lock: any lease is from a dead process
+        else:  # leases under our id now are our dead predecessor's: our heartbeat would renew them
+            await self.store.leave(self.node)
         await self.store.sync_feeds(feed_schedules(self.config))
         session = make_session(
             concurrency=defaults.concurrency,
