@@ -87,7 +87,7 @@ class Heartbeat:
             for n in others
             if n.state is NodeState.LIVE and n.id != self.node and n.config_fingerprint != mine
         )
-        if differs and differs != self.differs:
+        if differs and not self.differs:  # once, until the configs agree again
             await log.awarning(
                 "nodes.config_differs",
                 node=self.node,
