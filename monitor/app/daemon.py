@@ -30,6 +30,7 @@ from monitor.app.admission import Admission
 from monitor.app.endpoint import Endpoint
 from monitor.app.jobs import digest_sinks, make_scheduler, schedule_digests
 from monitor.app.metrics import Metrics
+from monitor.app.nodes import Heartbeat
 from monitor.app.reload import ConfigWatcher
 from monitor.app.systemd import notify
 from monitor.base.clock import Clock, utcnow
@@ -37,7 +38,7 @@ from monitor.base.settings import Settings
 from monitor.base.types import DeliveryOutcome, FeedForUpdate, PollStatus, UpdateResult
 from monitor.config import LoadedConfig
 from monitor.flow.digest import cut_digest
-from monitor.flow.dispatch import Dispatcher, sink_policies
+from monitor.flow.dispatch import ALERT_LEASE, Dispatcher, sink_policies
 from monitor.flow.pipeline import Pipeline
 from monitor.flow.reader import FeedReader
 from monitor.flow.retention import prune
@@ -46,7 +47,7 @@ from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
 from monitor.stages.sinks import build_sinks, sink_fingerprint
 from monitor.stages.sinks.http import make_sink_session
-from monitor.store import FeedSchedule, Store, StoryPolicy
+from monitor.store import FeedSchedule, Leases, Store, StoryPolicy
 from monitor.store.batch import PollRecorder
 
 log = structlog.get_logger("newsmon")
@@ -137,6 +138,8 @@ class Daemon:
         self.store.story_policy = story_policy(settings)
         if self.store.single_node:
             await self.store.release_leases()  # we hold the lock: any lease is from a dead process
+        else:  # leases under our id now are our dead predecessor's: our heartbeat would renew them
+            await self.store.leave(self.node)
         await self.store.sync_feeds(feed_schedules(self.config))
         session = make_session(
             concurrency=defaults.concurrency,
@@ -166,9 +169,13 @@ class Daemon:
             jitter=defaults.jitter,
             retry_after_max=defaults.retry_after_max,
             policies=sink_policies(settings),
+            lease=settings.nodes.lease or ALERT_LEASE,
             events=self.metrics,
         )
         await self._sync_sinks(settings)
+        self.heartbeat = Heartbeat(
+            self.store, settings, Leases(self.feed_lease, self.dispatcher.lease)
+        )
 
     def _parse_pool(self, stack: contextlib.AsyncExitStack) -> Parser | None:
         pool = self._parse_pool_option
@@ -190,8 +197,9 @@ class Daemon:
 
     @property
     def feed_lease(self) -> float:
-        """Long enough to wait for the host's turn (at most ``host_wait``), then poll."""
-        return self.host_wait + self.poll_budget + LEASE_MARGIN
+        """``nodes.lease``, else long enough to wait for the host's turn (at most
+        ``host_wait``), then poll."""
+        return self.config.settings.nodes.lease or self.host_wait + self.poll_budget + LEASE_MARGIN
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -274,8 +282,10 @@ class Daemon:
             prune=self._prune_job,
             prune_timezone=settings.defaults.timezone,
             watch=self._watch_tick if self.watcher is not None else None,
+            heartbeat=(self.heartbeat.beat, settings.nodes.heartbeat),
         )
         schedule_digests(self._scheduler, settings, self._digest_job)
+        await self.heartbeat.beat()
         await self._serve()
         await self.cut_digests()  # one missed while the daemon was down goes out now
         self._scheduler.start()
@@ -301,9 +311,11 @@ class Daemon:
     @property
     def readiness(self) -> str:
         """``ready`` once the store is open and the first poll tick ran (``/readyz``), else
-        ``starting``; ``draining`` from SIGTERM on."""
+        ``starting``; ``store unreachable`` while heartbeats fail; ``draining`` from SIGTERM on."""
         if self._stopping:
             return "draining"
+        if self.heartbeat.store_down:
+            return "store unreachable"
         return "ready" if self._ticked else "starting"
 
     async def _serve(self) -> None:
@@ -338,6 +350,7 @@ class Daemon:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
                 await log.awarning("newsmon.cancelled", tasks=len(pending))
+        await self.heartbeat.leave()
         await log.ainfo("newsmon.stopped", drained_in=round(time.monotonic() - started, 2))
 
     # --- jobs ----------------------------------------------------------------------------------
@@ -384,9 +397,11 @@ class Daemon:
         new = await self.watcher.load(self.config)
         if new is None:
             self.metrics.config_reloaded(ok=False)
+            self.heartbeat.reloaded(ok=False, error="the config did not load (see the log)")
             return False
         await self.apply(new)
         self.metrics.config_reloaded(ok=True)
+        self.heartbeat.reloaded(ok=True)
         await log.ainfo(
             "config.reloaded",
             feeds=len(new.settings.feeds),
@@ -400,6 +415,7 @@ class Daemon:
         await self.store.sync_feeds(feed_schedules(new))
         await self._sync_sinks(new.settings)
         self.store.story_policy = story_policy(new.settings)
+        self.heartbeat.configure(new.settings)
         self.dispatcher.configure(
             build_sinks(new.settings.sinks, self.sink_session), sink_policies(new.settings)
         )

@@ -2,8 +2,9 @@
 
 A short ``poll`` tick claims due feeds, a ``deliver`` tick feeds each sink's lane (lanes also
 refill as deliveries finish), one cron job per digest sink cuts its digest, a nightly job
-prunes, and when systemd asks for one, a watchdog ping; with a config file, a ``watch`` tick
-looks for edits. The schedule of feeds is data in the store, not jobs here.
+prunes, a heartbeat renews this node's leases, and when systemd asks for one, a watchdog ping;
+with a config file, a ``watch`` tick looks for edits. The schedule of feeds is data in the store,
+not jobs here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def make_scheduler(
     prune: Job,
     prune_timezone: str,
     watch: Job | None = None,
+    heartbeat: tuple[Job, float] | None = None,
 ) -> AsyncIOScheduler:
     """The daemon's scheduler with its fixed jobs (digests are added by
     :func:`schedule_digests`, again at each reload)."""
@@ -53,6 +55,9 @@ def make_scheduler(
         )
     if watch is not None:
         scheduler.add_job(watch, "interval", seconds=WATCH_INTERVAL, id="watch", **JOB_OPTIONS)
+    if heartbeat is not None:
+        beat, every = heartbeat
+        scheduler.add_job(beat, "interval", seconds=every, id="heartbeat", **JOB_OPTIONS)
     return scheduler
 
 

@@ -31,6 +31,7 @@ RESTART_SETTINGS = (
     "defaults.per_host",
     "defaults.user_agent",
     "http.listen",
+    "nodes",
 )
 Signature = tuple[tuple[str, int, int, int], ...]
 

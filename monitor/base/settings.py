@@ -79,6 +79,27 @@ class RetentionSpec(Model):
         return self
 
 
+class NodesSpec(Model):
+    """Running several nodes on one PostgreSQL: heartbeats and leases.
+
+    Each node writes a heartbeat every ``heartbeat``, renewing the leases it holds; a node
+    not seen for ``gone_after`` is shown as gone, and forgotten after ``forget_after``.
+    ``lease`` (default: long enough for the slowest poll, and 2 minutes for a delivery) is how
+    long a dead node's feeds and alerts wait before another node takes them.
+    """
+
+    heartbeat: Duration = Field(10.0, ge=0.1)
+    lease: Duration | None = Field(None, ge=0.5)
+    gone_after: Duration = Field(60.0, ge=1)
+    forget_after: Duration = Field(7 * 86400.0, ge=1)
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> NodesSpec:
+        if self.lease is not None and self.heartbeat * 2 > self.lease:
+            raise ValueError("nodes.lease must be at least twice nodes.heartbeat")
+        return self
+
+
 class Defaults(Model):
     """Settings every feed inherits unless it overrides them."""
 
@@ -173,6 +194,13 @@ class RuleSpec(Model):
         return tuple(dict.fromkeys(names))
 
 
+def default_node_id() -> str:
+    """Stable across restarts: the host name and the state directory (systemd's
+    ``$STATE_DIRECTORY``, else the working directory)."""
+    directory = os.environ.get("STATE_DIRECTORY", "").split(":")[0] or os.getcwd()
+    return f"{socket.gethostname()}:{directory}"
+
+
 def default_state() -> str:
     """``$STATE_DIRECTORY/newsmon.db`` under systemd, else ``newsmon.db`` in the working dir."""
     directory = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
@@ -195,7 +223,7 @@ class Settings(Model):
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
     state: StrictStr = Field(default_factory=default_state)
-    node_id: StrictStr = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    node_id: StrictStr = Field(default_factory=lambda: default_node_id())
     defaults: Defaults = Defaults()
     feeds: tuple[FeedSpec, ...] = ()
     groups: Mapping[Name, StrictStr] = Field(default_factory=dict)
@@ -203,6 +231,7 @@ class Settings(Model):
     words: WordsSpec = WordsSpec()
     sinks: Mapping[Name, SinkSpec] = Field(default_factory=dict)
     http: HttpSpec = HttpSpec()
+    nodes: NodesSpec = NodesSpec()
 
     @model_validator(mode="before")
     @classmethod

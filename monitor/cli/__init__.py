@@ -16,11 +16,23 @@ from typing import Any
 from monitor import __version__
 from monitor.app.log import configure_logging
 from monitor.base.errors import MonitorError
-from monitor.cli import alerts, check, feeds, maintenance, rules, run, schema, sinks, status
+from monitor.cli import (
+    alerts,
+    check,
+    feeds,
+    maintenance,
+    migrate,
+    nodes,
+    rules,
+    run,
+    schema,
+    sinks,
+    status,
+)
 from monitor.cli.common import PROBLEM, default_config
 
 SIGPIPE_EXIT = 128 + 13
-GROUPS = (run, check, status, feeds, alerts, maintenance, rules, sinks, schema)
+GROUPS = (run, migrate, check, status, feeds, alerts, maintenance, rules, sinks, nodes, schema)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monitor.base.errors import Problem
+from monitor.base.errors import Problem, StoreError
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, problem_dict
 from monitor.config import LoadedConfig
 from monitor.config.secrets import secret_problems
@@ -23,6 +23,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     if loaded is None:
         return PROBLEM
     settings = loaded.settings
+    state_error = _state_problem(settings.state)
+    if state_error is not None:
+        if args.json:
+            problem = {"file": args.config, "line": None, "col": None, "severity": "error"}
+            print_json({"ok": False, "problems": [{**problem, "message": state_error}]})
+        else:
+            print(f"{args.config}: {state_error}")
+        return PROBLEM
     secrets = secret_problems(args.config)
     warnings = sorted([*loaded.warnings, *family_warnings(loaded), *secrets], key=_order)
     ok = not any(problem.severity == "error" for problem in secrets)
@@ -51,6 +59,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     print(f"{args.config}: OK ({counts})")
     return OK
+
+
+def _state_problem(state: str) -> str | None:
+    """What is wrong with ``state:`` before any connection: not a URL, or its driver missing."""
+    from monitor.store.engine import database_url
+
+    try:
+        database_url(state)
+    except StoreError as e:
+        return str(e)
+    return None
 
 
 def family_warnings(loaded: LoadedConfig) -> list[Problem]:

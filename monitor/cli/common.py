@@ -70,8 +70,9 @@ def load(args: argparse.Namespace) -> LoadedConfig | None:
 async def with_store(loaded: LoadedConfig, action: Callable[[Any], Awaitable[T]]) -> T:
     """``action(store)`` on the configured store, closed afterwards."""
     from monitor.store import Store
+    from monitor.store.engine import SchemaPolicy
 
-    store = await Store.open(loaded.settings.state, utcnow)
+    store = await Store.open(loaded.settings.state, utcnow, schema=SchemaPolicy.REQUIRE)
     try:
         return await action(store)
     finally:

@@ -11,6 +11,7 @@
 :mod:`.status`             what ``newsmon status`` shows, from few grouped counts
 :mod:`.counts`             the hourly counts behind it, bumped where polls and alerts settle
 :mod:`.retention`          forgetting what is old
+:mod:`.nodes`              each node's heartbeat, lease renewal, who is alive
 =========================  ==========================================================
 
 :class:`Store` is all of them over one engine. Its consumers each type against the slice they
@@ -23,6 +24,7 @@ from monitor.stages.stories import StoryPolicy
 from monitor.store.digests import DigestStore
 from monitor.store.entries import EntryStore
 from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
+from monitor.store.nodes import Leases, NodeBeat, NodeRow, NodeState, NodeStore
 from monitor.store.outbox import OutboxStore, SinkSync
 from monitor.store.reports import ReportStore, StateTally
 from monitor.store.retention import RetentionStore
@@ -30,13 +32,24 @@ from monitor.store.status import StatusStore, StoreStatus
 
 
 class Store(
-    FeedStore, EntryStore, DigestStore, OutboxStore, StatusStore, ReportStore, RetentionStore
+    FeedStore,
+    EntryStore,
+    DigestStore,
+    OutboxStore,
+    StatusStore,
+    ReportStore,
+    RetentionStore,
+    NodeStore,
 ):
     """The whole store: every domain over one engine (see the module docstring)."""
 
 
 __all__ = [
     "FeedSchedule",
+    "Leases",
+    "NodeBeat",
+    "NodeRow",
+    "NodeState",
     "RecordOutcome",
     "SinkSync",
     "StateTally",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import sqlalchemy as sa
+from alembic.util import CommandError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -46,9 +47,16 @@ class StoreCore:
 
     @classmethod
     async def open(
-        cls, state: str, clock: Clock, *, exclusive: bool = False, rng: random.Random | None = None
+        cls,
+        state: str,
+        clock: Clock,
+        *,
+        exclusive: bool = False,
+        rng: random.Random | None = None,
+        schema: engine_mod.SchemaPolicy = engine_mod.SchemaPolicy.UPGRADE,
     ) -> Self:
-        """Connect, migrate, and with ``exclusive`` take the single-node lock (SQLite only)."""
+        """Connect, check the schema (migrating it as ``schema`` allows), and with
+        ``exclusive`` take the single-node lock (SQLite only)."""
         url = engine_mod.database_url(state)
         lock = None
         if exclusive and url.get_backend_name() == "sqlite":
@@ -56,11 +64,13 @@ class StoreCore:
             lock.acquire()
         engine = engine_mod.create_engine(url)
         try:
-            await engine_mod.migrate(engine)
-        except (OSError, sa.exc.SQLAlchemyError) as e:
+            await engine_mod.prepare(engine, schema)
+        except BaseException as e:
             await engine.dispose()
             if lock:
                 lock.release()
+            if not isinstance(e, OSError | sa.exc.SQLAlchemyError | CommandError):
+                raise
             raise StoreError(
                 f"cannot open state {url.render_as_string(hide_password=True)}: {e}"
             ) from e
@@ -79,6 +89,12 @@ class StoreCore:
         await self._engine.dispose()
         if self._lock:
             self._lock.release()
+
+    async def _serialize(self, conn: AsyncConnection, key: int) -> None:
+        """Hold a PostgreSQL advisory lock until ``conn``'s transaction ends (SQLite writers
+        queue already)."""
+        if self.dialect == "postgresql":
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:

@@ -12,13 +12,19 @@ lock so that nodes starting together do not race.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -41,8 +47,20 @@ def database_url(state: str) -> sa.URL:
             raise StoreError("state: SQLite needs a file path (sqlite:///path/newsmon.db)")
         return url.set(drivername="sqlite+aiosqlite")
     if backend in ("postgresql", "postgres"):
+        _require("asyncpg", "PostgreSQL", "postgresql")
         return url.set(drivername="postgresql+asyncpg")
     raise StoreError(f"state: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+
+
+def _require(module: str, what: str, extra: str) -> None:
+    """A missing optional driver is one line naming the extra that brings it."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise StoreError(
+            f"state: {what} needs the {module} package, which is not installed: "
+            f"pip install 'newsmon[{extra}]'"
+        ) from None
 
 
 def create_engine(url: sa.URL) -> AsyncEngine:
@@ -76,11 +94,82 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class SchemaPolicy(StrEnum):
+    """What opening the store does with a schema older than the code."""
+
+    UPGRADE = "upgrade"  # ``run`` and ``migrate``: bring it to this code's newest revision
+    # Every other command: refuse on PostgreSQL (nodes share it; ``newsmon migrate`` decides
+    # when); SQLite is one node's own file, and follows the code as before.
+    REQUIRE = "require"
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The store's schema revision (None: no schema yet) and this code's newest."""
+
+    current: str | None
+    head: str
+    known: bool  # this code knows ``current`` (False: a newer newsmon migrated it)
+
+    @property
+    def pending(self) -> bool:
+        return self.current != self.head
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """This code's newest schema revision."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _revisions(connection: sa.Connection) -> Revisions:
+    script = ScriptDirectory.from_config(_config())
+    current = MigrationContext.configure(connection).get_current_revision()
+    head = head_revision()
+    try:
+        known = current is None or script.get_revision(current) is not None
+    except CommandError:
+        known = False
+    return Revisions(current, head, known)
+
+
+async def revisions(engine: AsyncEngine) -> Revisions:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_revisions)
+
+
+async def prepare(engine: AsyncEngine, policy: SchemaPolicy) -> Revisions:
+    """Check the schema against the code and migrate it when ``policy`` allows; the revisions
+    it found. A schema newer than the code is refused whatever the policy."""
+    found = await revisions(engine)
+    if not found.known:
+        raise StoreError(
+            f"the state schema is at revision {found.current}, newer than this newsmon "
+            f"(which knows up to {found.head}): upgrade newsmon here"
+        )
+    if not found.pending:
+        return found
+    if policy is SchemaPolicy.REQUIRE and engine.dialect.name != "sqlite":
+        now = f"is at revision {found.current}" if found.current else "has no newsmon schema yet"
+        raise StoreError(
+            f"the state schema {now} and this newsmon needs {found.head}: "
+            "run `newsmon migrate` first"
+        )
+    await migrate(engine)
+    return found
+
+
 def _upgrade(connection: sa.Connection, target: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, target)
 

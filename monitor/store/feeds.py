@@ -27,7 +27,10 @@ from monitor.store.core import StoreCore
 from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
+from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds
+
+SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ class _LeaseLost(Exception):
 class FeedStore(StoreCore):
     """The ``feeds`` table: what to poll when, and what each poll left."""
 
+    @retried
     async def sync_feeds(self, configured: Sequence[FeedSchedule], rate: float = 50.0) -> None:
         """Make the store's feeds those of the config; removed feeds keep their state, inactive.
 
@@ -173,6 +177,9 @@ class FeedStore(StoreCore):
         f = feeds.c
         wanted = {feed.url: feed for feed in configured}
         async with self._write() as conn:
+            # Nodes starting together sync the same feeds: one at a time, each seeing the rows
+            # the one before it added (and a row that appears anyway is left alone).
+            await self._serialize(conn, SYNC_FEEDS_LOCK)
             rows = (
                 await conn.execute(
                     sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
@@ -187,13 +194,15 @@ class FeedStore(StoreCore):
                 if url not in known:
                     delay = self.rng.uniform(0, min(spread, spec.interval))
                     await conn.execute(
-                        feeds.insert().values(
+                        self._insert(feeds)
+                        .values(
                             url=url,
                             name=spec.name,
                             active=True,
                             created_at=now,
                             next_poll_at=now + timedelta(seconds=delay),
                         )
+                        .on_conflict_do_nothing(index_elements=["url"])
                     )
                     continue
                 row = known[url]
@@ -222,6 +231,7 @@ class FeedStore(StoreCore):
                 .values(lease_owner=None, lease_until=None)
             )
 
+    @retried
     async def claim_due_feeds(
         self, node: str, lease: float, limit: int, *, due_before: datetime | None = None
     ) -> list[FeedForUpdate]:
@@ -250,6 +260,7 @@ class FeedStore(StoreCore):
             rows = (await conn.execute(claim)).all()
         return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
 
+    @retried
     async def release_feed(self, feed_id: int, node: str) -> None:
         """Give up our lease on a feed without recording a poll."""
         async with self._write() as conn:
@@ -275,6 +286,7 @@ class FeedStore(StoreCore):
             )
         return bool(result.rowcount)
 
+    @retried
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
         try:
@@ -294,6 +306,7 @@ class FeedStore(StoreCore):
             return RecordOutcome(recorded=False)
         return RecordOutcome(recorded=True, alerts=created)
 
+    @retried
     async def record_polls(
         self, intents: Sequence[FeedUpdateIntent], node: str
     ) -> list[RecordOutcome]:

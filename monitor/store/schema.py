@@ -228,3 +228,22 @@ hourly_counts = sa.Table(
     sa.Column("outcome", sa.String(32), primary_key=True, server_default=""),
     sa.Column("n", sa.Integer, nullable=False),
 )
+
+# 0006: one row per node (a daemon process), written by its heartbeat: what ``newsmon nodes``
+# shows, and how nodes notice that they run different configs.
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("config_fingerprint", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("feeds_held", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("alerts_held", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reload_at", UTCDateTime),
+    sa.Column("reload_ok", sa.Boolean),
+    sa.Column("reload_error", sa.Text),
+)

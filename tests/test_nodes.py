@@ -1,0 +1,151 @@
+"""Several real ``newsmon run`` processes on one PostgreSQL: starting together, node records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from monitor.store.engine import database_url
+from tests.conftest import FeedServer, Receiver
+from tests.nodes import Node, kill_node, start_node, stop_node, until_started
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+CONFIG = """\
+state: {state}
+node_id: {node}
+defaults:
+  interval: 30s
+  allow_private: true
+feeds:
+{feeds}
+rules:
+  - id: belarus
+    query: 'Belarus'
+sinks:
+  hook:
+    type: webhook
+    url: {hook}
+"""
+
+BODY = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+    b"<item><title>Belarus</title><link>https://news.example/1</link><guid>1</guid></item>"
+    b"</channel></rss>"
+)
+
+
+def node_configs(
+    tmp_path: Path, state: str, urls: list[str], hook: str, count: int, **extra: str
+) -> list[Path]:
+    paths = []
+    for n in range(count):
+        path = tmp_path / f"node{n}.yaml"
+        text = CONFIG.format(
+            state=state,
+            node=f"node-{n}",
+            feeds="\n".join(f"  - url: {url}" for url in urls),
+            hook=hook,
+        )
+        path.write_text(text + "".join(f"{k}: {v}\n" for k, v in extra.items()), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+async def scalar(state: str, sql: str) -> object:
+    engine = create_async_engine(database_url(state))
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(sa.text(sql))).scalar()
+    finally:
+        await engine.dispose()
+
+
+async def test_three_nodes_started_at_once_on_a_new_database_all_start(
+    pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    urls = [feeds.set(f"f{i}.xml", BODY) for i in range(300)]
+    configs = node_configs(tmp_path, pg_state, urls, receiver.url, 3)
+    nodes: list[Node] = []
+    for _round in range(2):  # a new database, then one every node migrated already
+        nodes = await asyncio.gather(*(start_node(config) for config in configs))
+        await asyncio.gather(*(until_started(node) for node in nodes))
+        codes = [
+            await stop_node(node) if node.proc.returncode is None else node.proc.returncode
+            for node in nodes
+        ]
+        for node, code in zip(nodes, codes, strict=True):
+            assert node.started.is_set(), node.stderr[-3000:]
+            assert code == 0, node.stderr[-3000:]
+            assert "UniqueViolation" not in node.stderr
+    assert await scalar(pg_state, "SELECT count(*) FROM feeds") == 300
+    assert await scalar(pg_state, "SELECT count(DISTINCT url) FROM feeds") == 300
+    assert await scalar(pg_state, "SELECT count(*) FROM alembic_version") == 1
+
+
+async def newsmon_nodes(config: Path, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", "nodes", "--config", str(config), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_nodes_lists_the_live_nodes_and_flags_the_one_whose_config_differs(
+    pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
+) -> None:
+    urls = [feeds.set(f"f{i}.xml", BODY) for i in range(20)]
+    beats = "nodes:\n  heartbeat: 0.3s\n  gone_after: 2s\n"
+    configs = node_configs(tmp_path, pg_state, urls, receiver.url, 3)
+    for n, path in enumerate(configs):
+        text = path.read_text(encoding="utf-8") + beats
+        if n == 2:  # another rule: a config that differs
+            text = text.replace("rules:\n", "rules:\n  - id: minsk\n    query: 'Minsk'\n")
+        if n == 1:  # node-local settings only: the same config
+            text = text.replace("defaults:\n", "defaults:\n  parse_workers: 1\n")
+        path.write_text(text, encoding="utf-8")
+    nodes = await asyncio.gather(*(start_node(config) for config in configs))
+    try:
+        assert all(await asyncio.gather(*(until_started(n) for n in nodes)))
+        await asyncio.sleep(2.0)  # several heartbeats
+        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[0], "--json"))}
+        assert set(rows) == {"node-0", "node-1", "node-2"}
+        assert {k: (r["state"], r["config_differs"]) for k, r in rows.items()} == {
+            "node-0": ("live", False),
+            "node-1": ("live", False),
+            "node-2": ("live", True),
+        }
+        assert [rows[f"node-{n}"]["pid"] for n in range(3)] == [n.proc.pid for n in nodes]
+        assert all(r["host"] == socket.gethostname() for r in rows.values())
+        text = await newsmon_nodes(configs[0])
+        assert "DIFFERS" in text
+        assert "config differs from the other nodes': node-2" in text
+        # Warned once each, though every heartbeat sees the difference.
+        assert [e["nodes"] for e in nodes[0].named("nodes.config_differs")] == [["node-2"]]
+        assert len(nodes[2].named("nodes.config_differs")) == 1
+        # A config edit that does not load: node-0 keeps running, and says so in its row.
+        with configs[0].open("a", encoding="utf-8") as f:
+            f.write("bogus: [\n")
+        await asyncio.sleep(2.0)
+        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}
+        assert rows["node-0"]["reload_ok"] is False
+        assert rows["node-0"]["reload_at"] is not None
+        assert rows["node-1"]["reload_at"] is None
+        assert "failed" in await newsmon_nodes(configs[1])
+        await kill_node(nodes[2])
+        await asyncio.sleep(2.5)
+        rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}
+        assert rows["node-2"]["state"] == "gone"
+        assert not any(r["config_differs"] for r in rows.values())
+    finally:
+        codes = [await stop_node(n) for n in nodes if n.proc.returncode is None]
+    assert codes == [0, 0]
