@@ -90,13 +90,13 @@ async def test_three_nodes_started_at_once_on_a_new_database_all_start(
     assert await scalar(pg_state, "SELECT count(*) FROM alembic_version") == 1
 
 
-async def newsmon_nodes(config: Path, *args: str) -> str:
+async def newsmon_nodes(config: Path, *args: str, command: str = "nodes", code: int = 0) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", "nodes", "--config", str(config), *args,
+        sys.executable, "-m", "monitor", command, "--config", str(config), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode == code, err.decode()
     return out.decode()
 
 
@@ -141,6 +141,20 @@ async def test_nodes_lists_the_live_nodes_and_flags_the_one_whose_config_differs
         assert rows["node-0"]["reload_at"] is not None
         assert rows["node-1"]["reload_at"] is None
         assert "failed" in await newsmon_nodes(configs[1])
+        # newsmon status shows the nodes and the last reload, and asks for attention.
+        out = await newsmon_nodes(configs[1], "--json", command="status", code=1)
+        report = json.loads(out)
+        assert {n["id"]: n["state"] for n in report["nodes"]} == dict.fromkeys(rows, "live")
+        assert (report["last_reload"]["node"], report["last_reload"]["ok"]) == ("node-0", False)
+        assert any(
+            r.startswith("node node-0: the last config reload failed") for r in report["attention"]
+        )
+        assert "node node-2 runs a config that differs from the other nodes'" in report["attention"]
+        text = await newsmon_nodes(configs[1], command="status", code=1)
+        assert "on node-0, failed: " in text
+        assert [line.split()[:2] for line in text.splitlines() if line.startswith("node-")] == [
+            ["node-0", "live"], ["node-1", "live"], ["node-2", "live"],
+        ]  # fmt: skip
         await kill_node(nodes[2])
         await asyncio.sleep(2.5)
         rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}

@@ -39,6 +39,8 @@ STYLES = {
     "disabled": "magenta",
     "removed": "dim",
     "discarded": "dim",
+    "live": "green",
+    "gone": "dim",
 }
 PLAIN_WIDTH = 100_000  # through a pipe nothing is wrapped
 MIN_URL = 24

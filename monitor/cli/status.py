@@ -2,7 +2,8 @@
 
 Attention is needed when more feeds are failing than ``--max-failing`` allows, when an alert
 is dead (a dead letter: replay or discard it), when a sink is disabled, or when a feed's poll
-is later than its own interval (nobody is polling, or the daemon cannot keep up). The counts of
+is later than its own interval (nobody is polling, or the daemon cannot keep up), when a live
+node runs a config that differs from the others', or when its last reload failed. The counts of
 the last hour come from the store's hourly counts: they cover the previous clock hour and this
 one so far (``since`` says from when).
 """
@@ -20,7 +21,7 @@ from monitor.base.types import AlertState, FeedState
 from monitor.cli.common import OK, PROBLEM, load, plural, print_json, with_store
 from monitor.cli.render import Column, ago, exact, literal, print_lines, print_table, styled
 from monitor.config import LoadedConfig
-from monitor.store import StoreStatus
+from monitor.store import NodeRow, NodeState, Store, StoreStatus
 from monitor.store.status import SinkStatus
 
 
@@ -42,8 +43,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     loaded = load(args)
     if loaded is None:
         return PROBLEM
-    found: StoreStatus = asyncio.run(with_store(loaded, lambda store: store.status()))
-    report = build_report(found, loaded, args.max_failing)
+    gone_after = loaded.settings.nodes.gone_after
+
+    async def read(store: Store) -> tuple[StoreStatus, list[NodeRow]]:
+        return await store.status(), await store.list_nodes(gone_after)
+
+    found, nodes = asyncio.run(with_store(loaded, read))
+    report = build_report(found, loaded, args.max_failing, nodes)
     if args.json:
         print_json(report)
     else:
@@ -51,8 +57,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     return OK if report["ok"] else PROBLEM
 
 
-def build_report(found: StoreStatus, loaded: LoadedConfig, max_failing: int) -> dict[str, Any]:
+def build_report(
+    found: StoreStatus, loaded: LoadedConfig, max_failing: int, nodes: list[NodeRow] | None = None
+) -> dict[str, Any]:
     """What status shows, as data (the ``--json`` output), with the reasons for attention."""
+    shown = [_node(row, found.now) for row in nodes or []]
     now = found.now
     lag = _lag(found, loaded)
     sinks = {
@@ -73,6 +82,7 @@ def build_report(found: StoreStatus, loaded: LoadedConfig, max_failing: int) -> 
     }
     dead = sum(s["alerts"].get(AlertState.DEAD, 0) for s in sinks.values())
     attention = _attention(found, sinks, lag, dead, max_failing)
+    attention.extend(_node_attention(shown))
     return {
         "ok": not attention,
         "attention": attention,
@@ -86,7 +96,52 @@ def build_report(found: StoreStatus, loaded: LoadedConfig, max_failing: int) -> 
         "schedule": lag,
         "sinks": sinks,
         "dead_letters": dead,
+        "nodes": shown,
+        "last_reload": _last_reload(shown),
     }
+
+
+def _node(row: NodeRow, now: datetime) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "state": str(row.state),
+        "host": row.host,
+        "pid": row.pid,
+        "version": row.version,
+        "last_seen_age": (now - row.last_seen_at).total_seconds(),
+        "feeds_held": row.feeds_held,
+        "alerts_held": row.alerts_held,
+        "config_differs": row.config_differs,
+        "reload": None
+        if row.reload_at is None
+        else {"at": row.reload_at, "ok": row.reload_ok, "error": row.reload_error},
+    }
+
+
+def _last_reload(nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest config reload any live node recorded, and its result."""
+    reloads = [
+        {"node": node["id"], **node["reload"]}
+        for node in nodes
+        if node["reload"] is not None and node["state"] == NodeState.LIVE
+    ]
+    return max(reloads, key=lambda reload: reload["at"], default=None)
+
+
+def _node_attention(nodes: list[dict[str, Any]]) -> list[str]:
+    reasons = []
+    for node in nodes:
+        if node["state"] != NodeState.LIVE:
+            continue
+        if node["config_differs"]:
+            reasons.append(f"node {node['id']} runs a config that differs from the other nodes'")
+        reload = node["reload"]
+        if reload is not None and reload["ok"] is False:
+            reasons.append(
+                f"node {node['id']}: the last config reload failed ({reload['error']}); "
+                "it keeps its last good config"
+            )
+    return reasons
 
 
 def _lag(found: StoreStatus, loaded: LoadedConfig) -> dict[str, Any]:
@@ -164,8 +219,42 @@ def print_status(report: dict[str, Any]) -> None:
         markup=True,
     )
     print_table(SINK_COLUMNS, [_sink_row(name, sink) for name, sink in report["sinks"].items()])
+    if report["nodes"]:
+        print_lines([""])
+        print_table(NODE_COLUMNS, [_node_row(node) for node in report["nodes"]])
+    reload = report["last_reload"]
+    if reload is not None:
+        result = "ok" if reload["ok"] else f"failed: {reload['error']}"
+        print_lines(["", f"last reload:  {exact(reload['at'])} on {reload['node']}, {result}"])
     if report["attention"]:
         print_lines(["", *(f"! {reason}" for reason in report["attention"])])
+
+
+NODE_COLUMNS = (
+    Column("NODE"),
+    Column("STATE", state=True),
+    Column("HOST"),
+    Column("PID", right=True),
+    Column("VERSION"),
+    Column("LAST SEEN", right=True),
+    Column("FEEDS", right=True),
+    Column("ALERTS", right=True),
+    Column("CONFIG"),
+)
+
+
+def _node_row(node: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        node["id"],
+        node["state"],
+        node["host"],
+        node["pid"],
+        node["version"],
+        _seconds(node["last_seen_age"]),
+        node["feeds_held"],
+        node["alerts_held"],
+        "differs" if node["config_differs"] else "same",
+    )
 
 
 def _sink_row(name: str, sink: dict[str, Any]) -> tuple[Any, ...]:
