@@ -3,7 +3,8 @@
 The parts have their own modules: :mod:`~monitor.app.jobs` (the clock: APScheduler jobs),
 :mod:`~monitor.app.admission` (a host's turn and a global slot per poll),
 :mod:`~monitor.app.reload` (noticing and reading config edits), :mod:`~monitor.app.lifecycle`
-(signals). The schedule itself is data in the store, so one process on SQLite and many on
+(signals), :mod:`~monitor.app.wiring` (what a pass builds from the config and reports). The
+schedule itself is data in the store, so one process on SQLite and many on
 PostgreSQL run the same code, and a restart resumes where it stopped.
 
 Shutdown (uvicorn's shape): signals only set a flag; intake stops; running work gets
@@ -17,9 +18,8 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from monitor.app.metrics import Metrics
 from monitor.app.nodes import Heartbeat
 from monitor.app.reload import ConfigWatcher
 from monitor.app.systemd import notify
+from monitor.app.wiring import OnceSummary, feed_schedules, report_progress, story_policy
 from monitor.base.clock import Clock, utcnow
 from monitor.base.settings import Settings
-from monitor.base.types import DeliveryOutcome, FeedForUpdate, PollStatus, UpdateResult
+from monitor.base.types import DeliveryOutcome, FeedForUpdate, UpdateResult
 from monitor.config import LoadedConfig
 from monitor.flow.digest import cut_digest
 from monitor.flow.dispatch import ALERT_LEASE, Dispatcher, sink_policies
@@ -47,7 +48,7 @@ from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
 from monitor.stages.sinks import build_sinks, sink_fingerprint
 from monitor.stages.sinks.http import make_sink_session
-from monitor.store import FeedSchedule, Leases, Store, StoryPolicy
+from monitor.store import Leases, Store
 from monitor.store.batch import PollRecorder
 
 log = structlog.get_logger("newsmon")
@@ -58,34 +59,6 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 HOST_WAIT = 60.0
 ONCE_LEASE = 3600.0
 LEASE_MARGIN = 60.0
-
-
-def story_policy(settings: Settings) -> StoryPolicy:
-    defaults = settings.defaults
-    return StoryPolicy(timedelta(seconds=defaults.story_window), defaults.story_similarity)
-
-
-def feed_schedules(config: LoadedConfig) -> list[FeedSchedule]:
-    return [
-        FeedSchedule(spec.url, spec.name, config.policies[spec.url].poll.interval)
-        for spec in config.settings.feeds
-    ]
-
-
-@dataclass
-class OnceSummary:
-    """What ``run --once`` did: feed statuses and delivery outcomes."""
-
-    feeds: Counter[PollStatus] = field(default_factory=Counter)
-    new: int = 0
-    alerts: int = 0
-    deliveries: Counter[DeliveryOutcome] = field(default_factory=Counter)
-    crashed: int = 0
-    failing: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.crashed == 0
 
 
 class Daemon:
@@ -216,7 +189,7 @@ class Daemon:
             for feed in feeds
         ]
         if progress is not None:
-            _report_progress(polls, progress)
+            report_progress(polls, progress)
         for result in await asyncio.gather(*polls, return_exceptions=True):
             if isinstance(result, BaseException):
                 summary.crashed += 1
@@ -422,18 +395,3 @@ class Daemon:
         self.config = new
         if self._scheduler is not None and self._scheduler.running:
             schedule_digests(self._scheduler, new.settings, self._digest_job)
-
-
-def _report_progress(
-    tasks: Sequence[asyncio.Future[Any]], progress: Callable[[int, int], None]
-) -> None:
-    """``progress(done, total)`` now, and each time one of ``tasks`` ends."""
-    ended = Counter[str]()
-    progress(0, len(tasks))
-
-    def one(_: asyncio.Future[Any]) -> None:
-        ended["done"] += 1
-        progress(ended["done"], len(tasks))
-
-    for task in tasks:
-        task.add_done_callback(one)

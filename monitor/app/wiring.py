@@ -1,0 +1,59 @@
+"""What the daemon builds from the config (story policy, feed schedules) and what it reports of
+one pass (:class:`OnceSummary`, progress as polls end)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from monitor.base.settings import Settings
+from monitor.base.types import DeliveryOutcome, PollStatus
+from monitor.config import LoadedConfig
+from monitor.store import FeedSchedule, StoryPolicy
+
+
+def story_policy(settings: Settings) -> StoryPolicy:
+    defaults = settings.defaults
+    return StoryPolicy(timedelta(seconds=defaults.story_window), defaults.story_similarity)
+
+
+def feed_schedules(config: LoadedConfig) -> list[FeedSchedule]:
+    return [
+        FeedSchedule(spec.url, spec.name, config.policies[spec.url].poll.interval)
+        for spec in config.settings.feeds
+    ]
+
+
+@dataclass
+class OnceSummary:
+    """What ``run --once`` did: feed statuses and delivery outcomes."""
+
+    feeds: Counter[PollStatus] = field(default_factory=Counter)
+    new: int = 0
+    alerts: int = 0
+    deliveries: Counter[DeliveryOutcome] = field(default_factory=Counter)
+    crashed: int = 0
+    failing: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.crashed == 0
+
+
+def report_progress(
+    tasks: Sequence[asyncio.Future[Any]], progress: Callable[[int, int], None]
+) -> None:
+    """``progress(done, total)`` now, and each time one of ``tasks`` ends."""
+    ended = Counter[str]()
+    progress(0, len(tasks))
+
+    def one(_: asyncio.Future[Any]) -> None:
+        ended["done"] += 1
+        progress(ended["done"], len(tasks))
+
+    for task in tasks:
+        task.add_done_callback(one)
