@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.base.types import Alert, AlertState, DeliveryOutcome
 from monitor.store.core import StoreCore
 from monitor.store.counts import Key, alert_count, bump
+from monitor.store.retry import retried
 from monitor.store.schema import alerts, sinks
 
 
@@ -33,6 +34,7 @@ class SinkSync:
 class OutboxStore(StoreCore):
     """The ``alerts`` rows waiting for delivery, and the ``sinks`` they go to."""
 
+    @retried
     async def claim_alerts(
         self,
         node: str,
@@ -69,6 +71,7 @@ class OutboxStore(StoreCore):
             for row in sorted(rows, key=lambda r: (r.created_at, r.id))
         ]
 
+    @retried
     async def mark_delivered(self, alert_id: str) -> None:
         """The sink acknowledged: never deliver this alert again.
 
@@ -107,6 +110,7 @@ class OutboxStore(StoreCore):
             held.append(a.attempts == attempt)
         return held
 
+    @retried
     async def schedule_retry(
         self, alert_id: str, node: str, at: datetime, error: str, *, attempt: int | None = None
     ) -> None:
@@ -119,6 +123,7 @@ class OutboxStore(StoreCore):
             )
             await self._count(conn, result, DeliveryOutcome.RETRY)
 
+    @retried
     async def mark_dead(
         self, alert_id: str, node: str, error: str, *, attempt: int | None = None
     ) -> None:
