@@ -23,7 +23,8 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_URL, WEBHOOK_SECRET, FeedServer, Receiver
+from tests.configs import rule, webhook, write_config
+from tests.conftest import PG_URL, FeedServer, Receiver
 from tests.nodes import (
     Node,
     OwnPostgres,
@@ -54,33 +55,14 @@ async def own_postgres() -> AsyncIterator[OwnPostgres]:
     await server.destroy()
 
 
-CONFIG = """\
-state: {state}
-node_id: {node}
-defaults:
-  interval: 1s
-  min_interval: 1s
-  timeout: 5s
-  parse_timeout: 5s
-  backfill: all
-  allow_private: true
-nodes:
-  heartbeat: 0.5s
-  lease: 3s
-  gone_after: 3s
-http:
-  listen: 127.0.0.1:{port}
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-    secret: {secret}
-"""
+NODE_DEFAULTS = {
+    "interval": "1s",
+    "min_interval": "1s",
+    "timeout": "5s",
+    "parse_timeout": "5s",
+    "backfill": "all",
+}
+NODE_TIMING = {"heartbeat": "0.5s", "lease": "3s", "gone_after": "3s"}
 
 
 def body(feed: int, items: int) -> bytes:
@@ -149,20 +131,21 @@ class Farm:
 def write_configs(
     tmp_path: Path, state: str, farm: Farm, ports: list[int], interval: str
 ) -> list[Path]:
-    configs = []
-    for n, port in enumerate(ports):
-        path = tmp_path / f"node{n}.yaml"
-        text = CONFIG.format(
+    return [
+        write_config(
+            tmp_path,
+            name=f"node{n}.yaml",
             state=state,
-            node=f"node-{n}",
-            port=port,
-            feeds="\n".join(f"  - url: {url}" for url in farm.urls),
-            hook=farm.receiver.url,
-            secret=WEBHOOK_SECRET,
+            node_id=f"node-{n}",
+            defaults={**NODE_DEFAULTS, "interval": interval},
+            nodes=NODE_TIMING,
+            http={"listen": f"127.0.0.1:{port}"},
+            feeds=farm.urls,
+            rules=[rule("belarus", "Belarus")],
+            sinks={"hook": webhook(farm.receiver.url)},
         )
-        path.write_text(text.replace("interval: 1s", f"interval: {interval}"), encoding="utf-8")
-        configs.append(path)
-    return configs
+        for n, port in enumerate(ports)
+    ]
 
 
 async def terminate_all(admin_url: str, db: str) -> None:

@@ -6,34 +6,20 @@ import asyncio
 import json
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.store.engine import database_url
+from tests.configs import rule, write_config
 from tests.conftest import FeedServer, Receiver
 from tests.nodes import Node, kill_node, start_node, stop_node, until_started
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-CONFIG = """\
-state: {state}
-node_id: {node}
-defaults:
-  interval: 30s
-  allow_private: true
-feeds:
-{feeds}
-rules:
-  - id: belarus
-    query: 'Belarus'
-sinks:
-  hook:
-    type: webhook
-    url: {hook}
-"""
 
 BODY = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
@@ -42,21 +28,34 @@ BODY = (
 )
 
 
+BELARUS = rule("belarus", "Belarus")
+
+
 def node_configs(
-    tmp_path: Path, state: str, urls: list[str], hook: str, count: int, **extra: str
+    tmp_path: Path,
+    state: str,
+    urls: list[str],
+    hook: str,
+    count: int,
+    per_node: Callable[[int], dict[str, Any]] = lambda n: {},
 ) -> list[Path]:
-    paths = []
+    """Node ``n``'s config: the shared feeds, rule and sink, and what ``per_node(n)`` gives."""
+    configs = []
     for n in range(count):
-        path = tmp_path / f"node{n}.yaml"
-        text = CONFIG.format(
-            state=state,
-            node=f"node-{n}",
-            feeds="\n".join(f"  - url: {url}" for url in urls),
-            hook=hook,
+        parts: dict[str, Any] = {"defaults": {"interval": "30s"}, "rules": [BELARUS]}
+        parts.update(per_node(n))
+        configs.append(
+            write_config(
+                tmp_path,
+                name=f"node{n}.yaml",
+                state=state,
+                node_id=f"node-{n}",
+                feeds=urls,
+                sinks={"hook": {"type": "webhook", "url": hook}},
+                **parts,
+            )
         )
-        path.write_text(text + "".join(f"{k}: {v}\n" for k, v in extra.items()), encoding="utf-8")
-        paths.append(path)
-    return paths
+    return configs
 
 
 async def scalar(state: str, sql: str) -> object:
@@ -104,15 +103,17 @@ async def test_nodes_lists_the_live_nodes_and_flags_the_one_whose_config_differs
     pg_state: str, tmp_path: Path, feeds: FeedServer, receiver: Receiver
 ) -> None:
     urls = [feeds.set(f"f{i}.xml", BODY) for i in range(20)]
-    beats = "nodes:\n  heartbeat: 0.3s\n  gone_after: 2s\n"
-    configs = node_configs(tmp_path, pg_state, urls, receiver.url, 3)
-    for n, path in enumerate(configs):
-        text = path.read_text(encoding="utf-8") + beats
+    beats = {"heartbeat": "0.3s", "gone_after": "2s"}
+
+    def differences(n: int) -> dict[str, Any]:
+        parts: dict[str, Any] = {"nodes": beats}
         if n == 2:  # another rule: a config that differs
-            text = text.replace("rules:\n", "rules:\n  - id: minsk\n    query: 'Minsk'\n")
+            parts["rules"] = [rule("minsk", "Minsk"), BELARUS]
         if n == 1:  # node-local settings only: the same config
-            text = text.replace("defaults:\n", "defaults:\n  parse_workers: 1\n")
-        path.write_text(text, encoding="utf-8")
+            parts["defaults"] = {"interval": "30s", "parse_workers": 1}
+        return parts
+
+    configs = node_configs(tmp_path, pg_state, urls, receiver.url, 3, differences)
     nodes = await asyncio.gather(*(start_node(config) for config in configs))
     try:
         assert all(await asyncio.gather(*(until_started(n) for n in nodes)))
