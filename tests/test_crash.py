@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.configs import rule, webhook
 from tests.conftest import FeedServer, Receiver
+from tests.nodes import kill_node, start_node
 
 SECRET = "whsec_Y3Jhc2gtdGVzdC1zZWNyZXQtZm9yLW5ld3Ntb24="
 FEEDS = 4
@@ -51,51 +49,6 @@ def feed_body(feed: int) -> bytes:
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
         f"{items}</channel></rss>"
     ).encode()
-
-
-@dataclass
-class Run:
-    """One daemon process, its stderr drained into events."""
-
-    proc: asyncio.subprocess.Process
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-    events: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    async def drain(self) -> None:
-        assert self.proc.stderr is not None
-        while line := await self.proc.stderr.readline():
-            try:
-                event = json.loads(line)["event"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            self.events.append(event)
-            if event == "newsmon.started":
-                self.started.set()
-
-
-async def start(config: Path) -> Run:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "monitor",
-        "run",
-        "--config",
-        str(config),
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its parse workers die with it, as in a systemd cgroup
-    )
-    run = Run(proc)
-    run.reader = asyncio.create_task(run.drain())
-    return run
-
-
-async def kill(run: Run) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(run.proc.pid, signal.SIGKILL)
-    await run.proc.wait()
-    assert run.reader is not None
-    await run.reader
 
 
 def received(receiver: Receiver) -> int:
@@ -133,7 +86,7 @@ async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids
     moments: Counter[str] = Counter()
     async with asyncio.timeout(150 + 3 * KILLS):
         for i in range(KILLS):
-            run = await start(config)
+            run = await start_node(config)
             before = len(receiver.deliveries)
             if i % 4 == 0:  # during start-up: imports, migrations, lock, sync
                 with contextlib.suppress(TimeoutError):
@@ -151,7 +104,7 @@ async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids
                     await wait_for_deliveries(receiver, before + more, expected)
                 await asyncio.sleep(rng.uniform(0, receiver.delay))
             got = received(receiver)
-            await kill(run)
+            await kill_node(run)
             if not run.started.is_set():
                 moments["start-up"] += 1
             elif got == expected:
@@ -161,7 +114,7 @@ async def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_share_ids
             else:
                 moments["polling"] += 1
 
-        run = await start(config)
+        run = await start_node(config)
         before_last_run = received(receiver)
         await run.started.wait()  # SIGTERM is handled once the daemon runs
         await wait_for_deliveries(receiver, 10**9, expected)
