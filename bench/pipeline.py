@@ -106,11 +106,12 @@ def serve(port_queue: multiprocessing.Queue, etag: bool, churn: bool) -> None:  
     asyncio.run(main())
 
 
+# The config of a benchmark run over a farm (bench/versus_reader.py uses it too).
 CONFIG = """\
 state: sqlite:///{state}
 defaults:
   concurrency: {concurrency}
-  per_host: {concurrency}
+  per_host: {per_host}
   timeout: 60s
   allow_private: true
 rules:
@@ -139,7 +140,12 @@ async def run(args: argparse.Namespace, port: int) -> None:
         feeds = "\n".join(f"  - url: {base}/feed/{i}.xml" for i in range(args.feeds))
         path = Path(tmp) / "bench.yaml"
         path.write_text(
-            CONFIG.format(state=Path(tmp) / "bench.db", concurrency=args.concurrency, feeds=feeds)
+            CONFIG.format(
+                state=Path(tmp) / "bench.db",
+                concurrency=args.concurrency,
+                per_host=args.concurrency,
+                feeds=feeds,
+            )
         )
         loaded = load_config(path)
         async with Daemon(loaded) as daemon:

@@ -41,23 +41,6 @@ from pathlib import Path
 from typing import Any
 
 CYCLES = ("first sync", "unchanged", "churn")
-CONFIG = """\
-state: sqlite:///{state}
-defaults:
-  concurrency: {concurrency}
-  per_host: {per_host}
-  timeout: 60s
-  allow_private: true
-rules:
-  - id: anggaran-belarus
-    query: 'Belarus* AND anggaran'
-  - id: sanksi
-    query: 'sanksi OR embargo'
-sinks:
-  log: {{type: log}}
-feeds:
-{feeds}
-"""
 
 
 # --- the children: each contender runs in its own interpreter ---------------------------------
@@ -186,6 +169,8 @@ class Bench:
         place = self.fresh("newsmon")
         feeds = "\n".join(f"  - url: {url}" for url in self.farm.urls)
         path = place / "newsmon.yaml"
+        from pipeline import CONFIG  # bench/ is on sys.path (see main)
+
         a = self.args
         text = CONFIG.format(
             state=place / "state.db", concurrency=a.concurrency, per_host=a.per_host, feeds=feeds
