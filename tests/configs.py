@@ -2,8 +2,9 @@
 
 ``write_config(tmp_path, feeds=[url, ...], rules=[rule("belarus", "Belarus*")],
 sinks={"hook": webhook(receiver.url)})`` writes ``newsmon.yaml`` with a SQLite state in
-``tmp_path`` and ``defaults: {allow_private: true}`` (loopback feeds), which ``defaults=`` extends
-or overrides; any other top-level section is a keyword (``http=``, ``digests=``...). Tests of the
+``tmp_path`` and ``defaults: {allow_private: true, full_text: never}`` (loopback feeds, whose
+entries link to hosts that do not exist here: the full-text tests set ``full_text`` themselves),
+which ``defaults=`` extends or overrides; any other top-level section is a keyword (``http=``, ``digests=``...). Tests of the
 config loader itself (positions of errors, YAML quirks) write their YAML text on purpose.
 """
 
@@ -17,7 +18,7 @@ import yaml
 
 # The secret every webhook sink in the tests signs with, unless a test says otherwise.
 WEBHOOK_SECRET = "whsec_dGVzdHMtc2lnbi1ldmVyeS13ZWJob29rLXdpdGgtdGhpcw=="
-LOOPBACK = {"allow_private": True}
+LOOPBACK = {"allow_private": True, "full_text": "never"}
 
 
 def rule(id: str, query: str, **options: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.base.httpdate import parse_retry_after
 from monitor.base.settings import PollPolicy
-from monitor.stages.parse import publisher_interval
+from monitor.stages.rhythm import publisher_interval
 from monitor.stages.schedule import (
     PollHints,
     cache_lifetime,

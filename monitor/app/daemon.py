@@ -33,20 +33,27 @@ from monitor.app.metrics import Metrics
 from monitor.app.nodes import Heartbeat
 from monitor.app.reload import ConfigWatcher
 from monitor.app.systemd import notify
-from monitor.app.wiring import OnceSummary, feed_schedules, report_progress, story_policy
+from monitor.app.wiring import (
+    OnceSummary,
+    feed_schedules,
+    report_progress,
+    story_policy,
+    sync_sinks,
+)
 from monitor.base.clock import Clock, utcnow
-from monitor.base.settings import Settings
 from monitor.base.types import DeliveryOutcome, FeedForUpdate, UpdateResult
 from monitor.config import LoadedConfig
 from monitor.flow.digest import cut_digest
 from monitor.flow.dispatch import ALERT_LEASE, Dispatcher, sink_policies
+from monitor.flow.owed import PageCompleter
+from monitor.flow.pages import PageReader
 from monitor.flow.pipeline import Pipeline
 from monitor.flow.reader import FeedReader
 from monitor.flow.retention import prune
 from monitor.stages.digests import digest_trigger
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
-from monitor.stages.sinks import build_sinks, sink_fingerprint
+from monitor.stages.sinks import build_sinks
 from monitor.stages.sinks.http import make_sink_session
 from monitor.store import Leases, Store
 from monitor.store.batch import PollRecorder
@@ -126,13 +133,15 @@ class Daemon:
         self.admission = Admission(defaults.concurrency, fetcher.host_turn, self._release)
         self.recorder = PollRecorder(self.store, self.node)
         stack.push_async_callback(self.recorder.drain)
+        reader = FeedReader(fetcher, self._parse_pool(stack))
+        pool = reader.parse_pool if isinstance(reader.parse_pool, ParsePool) else None
+        pages = PageReader(fetcher, pool, self.metrics)
         self.pipeline = Pipeline(
-            self.store,
-            FeedReader(fetcher, self._parse_pool(stack)),
-            self.node,
-            self.recorder,
-            on_alerts=self._alerts_created,
-            events=self.metrics,
+            self.store, reader, self.node, self.recorder, on_alerts=self._alerts_created,
+            events=self.metrics, pages=pages,
+        )  # fmt: skip
+        self.pages = PageCompleter(
+            self.store, pages, self.node, lambda: self.config, self._alerts_created
         )
         self.dispatcher = Dispatcher(
             self.store,
@@ -145,7 +154,7 @@ class Daemon:
             lease=settings.nodes.lease or ALERT_LEASE,
             events=self.metrics,
         )
-        await self._sync_sinks(settings)
+        await sync_sinks(self.store, settings)
         self.heartbeat = Heartbeat(
             self.store, settings, Leases(self.feed_lease, self.dispatcher.lease)
         )
@@ -198,6 +207,7 @@ class Daemon:
             summary.failing += result.failing
             summary.new += result.new
             summary.alerts += result.alerts
+        await self.pages.drain()  # the pages that did not come within their polls' wait
         summary.deliveries = await self.deliver_due()
         return summary
 
@@ -230,18 +240,6 @@ class Daemon:
 
     async def _release(self, feed: FeedForUpdate) -> None:
         await self.store.release_feed(feed.id, self.node)
-
-    async def _sync_sinks(self, settings: Settings) -> None:
-        fingerprints = {name: sink_fingerprint(spec) for name, spec in settings.sinks.items()}
-        sync = await self.store.sync_sinks(fingerprints)
-        for name in sync.enabled:
-            await log.ainfo("sink.enabled", sink=name, reason="its settings changed")
-        for name in sync.disabled:
-            state = await self.store.get_sink(name)
-            reason = state["disabled_reason"] if state else None
-            await log.awarning("sink.disabled", sink=name, reason=reason)
-        if sync.orphaned:
-            await log.awarning("alerts.orphaned", alerts=sync.orphaned)
 
     # --- the daemon ----------------------------------------------------------------------------
 
@@ -313,7 +311,9 @@ class Daemon:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         self.dispatcher.stop()
-        running: set[asyncio.Task[Any]] = set(self.admission.tasks) | self.dispatcher.tasks
+        running: set[asyncio.Task[Any]] = (
+            set(self.admission.tasks) | self.dispatcher.tasks | self.pages.tasks
+        )
         await log.ainfo("newsmon.stopping", running=len(running))
         started = time.monotonic()
         if running:
@@ -330,6 +330,7 @@ class Daemon:
 
     async def _poll_tick(self) -> None:
         if not self._stopping:
+            self.pages.pump()
             await self.admission.claim_and_spawn(
                 lambda room: self.store.claim_due_feeds(self.node, self.feed_lease, room),
                 self.host_wait,
@@ -386,7 +387,7 @@ class Daemon:
     async def apply(self, new: LoadedConfig) -> None:
         """Run on ``new`` from now on: its feeds, sinks, story settings and digests."""
         await self.store.sync_feeds(feed_schedules(new))
-        await self._sync_sinks(new.settings)
+        await sync_sinks(self.store, new.settings)
         self.store.story_policy = story_policy(new.settings)
         self.heartbeat.configure(new.settings)
         self.dispatcher.configure(

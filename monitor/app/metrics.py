@@ -105,6 +105,19 @@ class Metrics:
         self.reloads = Counter(
             "newsmon_config_reloads", "Config reloads by result.", ["result"], registry=registry
         )
+        self.pages = Counter(
+            "newsmon_pages",
+            "Article pages: fetched, extracted, fell_back (the entry kept the feed's text), "
+            "refused (by the address guard or robots.txt, also counted as fell_back).",
+            ["result"],
+            registry=registry,
+        )
+        self.page_fallbacks = Counter(
+            "newsmon_page_fallbacks",
+            "Article pages fallen back, by kind.",
+            ["kind"],
+            registry=registry,
+        )
 
     def _register_state(self) -> None:
         """The gauges read from the store."""
@@ -129,6 +142,8 @@ class Metrics:
             self.entries.labels(change)
         for result in ("ok", "rejected"):
             self.reloads.labels(result)
+        for result in ("fetched", "extracted", "fell_back", "refused"):
+            self.pages.labels(result)
 
     # --- events --------------------------------------------------------------------------------
 
@@ -142,6 +157,18 @@ class Metrics:
     def feed_crashed(self, seconds: float) -> None:
         self.polls.labels(PollStatus.CRITICAL).inc()
         self.poll_seconds.observe(seconds)
+
+    def page_fetched(self) -> None:
+        self.pages.labels("fetched").inc()
+
+    def page_extracted(self) -> None:
+        self.pages.labels("extracted").inc()
+
+    def page_fell_back(self, kind: str) -> None:
+        self.pages.labels("fell_back").inc()
+        self.page_fallbacks.labels(kind).inc()
+        if kind in ("refused", "robots"):
+            self.pages.labels("refused").inc()
 
     def delivered(self, sink: str, outcome: DeliveryOutcome) -> None:
         self.deliveries.labels(sink, outcome).inc()

@@ -10,10 +10,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import structlog
+
 from monitor.base.settings import Settings
 from monitor.base.types import DeliveryOutcome, PollStatus
 from monitor.config import LoadedConfig
-from monitor.store import FeedSchedule, StoryPolicy
+from monitor.stages.sinks import sink_fingerprint
+from monitor.store import FeedSchedule, Store, StoryPolicy
+
+log = structlog.get_logger("newsmon")
 
 
 def story_policy(settings: Settings) -> StoryPolicy:
@@ -57,3 +62,17 @@ def report_progress(
 
     for task in tasks:
         task.add_done_callback(one)
+
+
+async def sync_sinks(store: Store, settings: Settings) -> None:
+    """Tell the store the configured sinks; log the ones enabled or disabled by the change."""
+    fingerprints = {name: sink_fingerprint(spec) for name, spec in settings.sinks.items()}
+    sync = await store.sync_sinks(fingerprints)
+    for name in sync.enabled:
+        await log.ainfo("sink.enabled", sink=name, reason="its settings changed")
+    for name in sync.disabled:
+        state = await store.get_sink(name)
+        reason = state["disabled_reason"] if state else None
+        await log.awarning("sink.disabled", sink=name, reason=reason)
+    if sync.orphaned:
+        await log.awarning("alerts.orphaned", alerts=sync.orphaned)

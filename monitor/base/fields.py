@@ -190,3 +190,7 @@ def check_bounds(model: Any) -> Any:
     if low is not None and high is not None and low > high:
         raise ValueError("min_interval is longer than max_interval")
     return model
+
+
+# A feed's ``full_text:``: article pages for teasers (auto), for every new entry, or never.
+FullTextMode = Literal["auto", "always", "never"]

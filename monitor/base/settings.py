@@ -27,6 +27,7 @@ from pydantic import (
 from monitor.base.fields import (
     Backfill,
     Duration,
+    FullTextMode,
     HttpURL,
     Model,
     Name,
@@ -115,6 +116,10 @@ class Defaults(Model):
     parse_memory: Size | None = 1024 * 1024 * 1024
     max_body: Size = 10 * 1024 * 1024
     allow_private: bool = False
+    # Article pages for entries whose feed text is a teaser (auto), for every new entry, or never.
+    full_text: FullTextMode = "auto"
+    full_text_wait: Duration = Field(5.0, le=120.0)  # how long an alert waits for its page
+    robots: bool = True  # article pages honour the site's robots.txt
     first_sync: Literal["silent", "alert"] = "silent"
     backfill: Backfill | None = None
     concurrency: int = Field(16, ge=1, le=1024)
@@ -148,6 +153,8 @@ class FeedSpec(Model):
     backfill: Backfill | None = None
     language: StrictStr | None = None
     allow_private: bool | None = None
+    full_text: FullTextMode | None = None
+    robots: bool | None = None
 
     _bounds = model_validator(mode="after")(check_bounds)
 
@@ -324,6 +331,9 @@ class FeedPolicy:
     backfill: float | None
     language: str | None
     default_language: str | None
+    full_text: FullTextMode = "auto"
+    robots: bool = True
+    page_wait: float = 5.0
 
     @classmethod
     def resolve(cls, settings: Settings, spec: FeedSpec) -> FeedPolicy:
@@ -349,6 +359,9 @@ class FeedPolicy:
             backfill=settings.backfill(spec),
             language=spec.language,
             default_language=defaults.language,
+            full_text=spec.full_text or defaults.full_text,
+            robots=defaults.robots if spec.robots is None else spec.robots,
+            page_wait=defaults.full_text_wait,
         )
 
 

@@ -206,7 +206,8 @@ class StoredEntry:
     revision: int = 0
     hash_changes: int = 0
     story_id: int | None = None
-    text: tuple[str, str, str] | None = None
+    text: tuple[str, str, str] | None = None  # the feed's own text, even once a page was read
+    page: tuple[str, datetime] | None = None  # the article page's text, and when it was read
 
 
 class ChangeKind(enum.Enum):
@@ -245,14 +246,31 @@ class AlertDraft:
 
 
 @dataclass(frozen=True)
+class PageWrite:
+    """An entry's article page as a poll leaves it: ``done`` (the entry's content is the page's
+    text), ``owed`` (a page reader completes it) or ``fallback`` (``kind``, ``reason``)."""
+
+    url: str
+    state: str
+    kind: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class EntryWrite:
-    """An entry to insert or update, with the matches and alerts it led to."""
+    """An entry to insert or update, with the matches and alerts it led to.
+
+    With a page read, ``change.entry.content`` is the page's text and ``feed_content`` the
+    feed's own; ``page`` is the page row to write (None: no page, or its row is unchanged)."""
 
     change: EntryChange
     matches: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
     alerts: tuple[AlertDraft, ...] = ()
     sketch: tuple[int, ...] | None = None  # for a new entry: its story fingerprint
     link_is_identity: bool = True  # False: other entries of its feed share its link
+    page: PageWrite | None = None
+    feed_content: str | None = None
+    page_at: datetime | None = None  # when the page in ``content`` was read
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,17 @@ class PollEvents(Protocol):
     def feed_crashed(self, seconds: float) -> None: ...
 
 
+class PageEvents(Protocol):
+    """Article pages: fetched (a body came back), extracted (it held the article), fallen
+    back (by kind: refused, robots, timeout, http, too_large, no_article...)."""
+
+    def page_fetched(self) -> None: ...
+
+    def page_extracted(self) -> None: ...
+
+    def page_fell_back(self, kind: str) -> None: ...
+
+
 class DeliveryEvents(Protocol):
     def delivered(self, sink: str, outcome: DeliveryOutcome) -> None: ...
 
@@ -32,6 +43,15 @@ class Unobserved:
         pass
 
     def feed_crashed(self, seconds: float) -> None:
+        pass
+
+    def page_fetched(self) -> None:
+        pass
+
+    def page_extracted(self) -> None:
+        pass
+
+    def page_fell_back(self, kind: str) -> None:
         pass
 
     def delivered(self, sink: str, outcome: DeliveryOutcome) -> None:

@@ -50,6 +50,8 @@ from monitor.base.types import (
 )
 from monitor.config import LoadedConfig
 from monitor.flow.events import PollEvents, Unobserved
+from monitor.flow.fulltext import complete
+from monitor.flow.pages import PageReader
 from monitor.flow.reader import FeedReader, Fetched, read_validators
 from monitor.stages.articles import resolve_language, with_language
 from monitor.stages.decide import (
@@ -108,6 +110,7 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     on_alerts: Callable[[int], None] | None = None
     events: PollEvents = field(default_factory=Unobserved)
+    pages: PageReader | None = None  # None: entries keep the feed's text (full_text: never)
 
     @property
     def fetcher(self) -> Fetcher:
@@ -270,23 +273,28 @@ class Pipeline:
     ) -> tuple[list[EntryWrite], Identification]:
         ident, stored = await self._identify(feed, parsed)
         decider = Decider(now, first_sync=not feed.synced, backfill=policy.backfill)
-        changes = []
-        for change in decider.decide(ident.items, stored):
-            rekeyed = change.stored is not None and change.stored.key != change.key
-            if change.kind is ChangeKind.SAME and not rekeyed:
-                continue
-            decision = resolve_language(change.entry, policy.language, policy.default_language)
-            change = replace(change, entry=with_language(change.entry, decision))
-            changes.append(change)
+        changes = [
+            change
+            for change in decider.decide(ident.items, stored)
+            if change.kind is not ChangeKind.SAME
+            or (change.stored is not None and change.stored.key != change.key)  # re-keyed
+        ]
+        # Pages first: the language is told, and the rules match, on the page's text.
+        completed = await complete(changes, parsed.entries, policy, self.pages, now)
         edited = {c.stored.story_id for c in changes if c.material and c.stored is not None}
         alerted = await self.store.story_rules(s for s in edited if s is not None)
         shared = shared_links(ident)
-        writes = [
-            config.matcher.plan(
+        writes = []
+        for done in completed:
+            change = done.change
+            decision = resolve_language(change.entry, policy.language, policy.default_language)
+            change = replace(change, entry=with_language(change.entry, decision))
+            write = config.matcher.plan(
                 change, policy, alerted, now, shared_link=change.canonical_url in shared
             )
-            for change in changes
-        ]
+            writes.append(
+                replace(write, page=done.page, feed_content=done.feed_content, page_at=done.page_at)
+            )
         return writes, ident
 
     async def _identify(

@@ -43,6 +43,7 @@ from monitor.base.text import html_to_text
 from monitor.base.types import ParsedEntry, ParsedFeed
 from monitor.stages.discover import find_feed_links, looks_like_html
 from monitor.stages.jsonfeed import looks_like_json, parse_json_feed
+from monitor.stages.rhythm import publisher_interval
 from monitor.stages.xmlsafe import screen_xml
 
 # Bozo exceptions after which feedparser still read the document correctly.
@@ -187,8 +188,10 @@ def _load(target: str) -> ParseFunction:
 
 
 def _answer(function: ParseFunction, request: bytes) -> bytes:
-    body, url, headers = pickle.loads(request)
+    body, url, headers, target = pickle.loads(request)
     try:
+        if target is not None:  # another stage's work (an article page's text)
+            function = _load(target)
         outcome: tuple[Any, ...] = ("ok", function(body, url, headers))
     except UpdateError as e:
         links = e.links if isinstance(e, NotAFeed) else ()
@@ -300,9 +303,22 @@ class ParsePool:
         self, body: bytes, url: str, headers: Mapping[str, str], deadline: float
     ) -> ParsedFeed:
         """Parse in a worker within ``deadline`` seconds (waiting for a free worker excluded)."""
+        parsed: ParsedFeed = await self.run(None, body, url, headers, deadline)
+        return parsed
+
+    async def run(
+        self,
+        target: str | None,
+        body: bytes,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: float,
+    ) -> Any:
+        """Run ``target`` (``module:function``; None: the pool's parse function) on a body in a
+        worker, within ``deadline`` seconds; its errors are raised here as they were there."""
         if self._closed:
             raise RuntimeError("the parse pool is closed")
-        request = pickle.dumps((body, url, dict(headers)), protocol=pickle.HIGHEST_PROTOCOL)
+        request = pickle.dumps((body, url, dict(headers), target), protocol=pickle.HIGHEST_PROTOCOL)
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
         try:
@@ -342,10 +358,9 @@ class ParsePool:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 
-def _outcome(answer: tuple[Any, ...], url: str) -> ParsedFeed:
+def _outcome(answer: tuple[Any, ...], url: str) -> Any:
     if answer[0] == "ok":
-        parsed: ParsedFeed = answer[1]
-        return parsed
+        return answer[1]
     _, name, message, kind, links = answer
     if name == "NotAFeed":
         raise NotAFeed(url, message, links)
@@ -359,39 +374,3 @@ async def parse_in(
     if pool is None:
         return parse_feed(body, url, headers)
     return await pool.parse(body, url, headers, deadline)
-
-
-# --- what a feed says of its own rhythm ------------------------------------------------------
-
-_PERIODS = {
-    "hourly": 3600.0,
-    "daily": 86400.0,
-    "weekly": 604800.0,
-    "monthly": 2629800.0,
-    "yearly": 31557600.0,
-}
-
-
-def publisher_interval(
-    ttl: str | None, update_period: str | None, update_frequency: str | None
-) -> float | None:
-    """Seconds from RSS ``<ttl>`` (minutes) and ``sy:updatePeriod``/``sy:updateFrequency``.
-
-    When a feed gives both, the longer wins: either way the publisher asks for no more.
-    Unreadable or non-positive values are ignored.
-    """
-    found = []
-    try:
-        minutes = float(ttl) if ttl else 0.0
-    except ValueError:
-        minutes = 0.0
-    if minutes > 0:
-        found.append(minutes * 60)
-    period = _PERIODS.get((update_period or "").strip().lower())
-    if period is not None:
-        try:
-            frequency = float(update_frequency) if update_frequency else 1.0
-        except ValueError:
-            frequency = 1.0
-        found.append(period / frequency if frequency > 0 else float(period))
-    return max(found) if found else None

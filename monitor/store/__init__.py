@@ -12,6 +12,7 @@
 :mod:`.counts`             the hourly counts behind it, bumped where polls and alerts settle
 :mod:`.retention`          forgetting what is old
 :mod:`.nodes`              each node's heartbeat, lease renewal, who is alive
+:mod:`.pages`              article pages still owed: claimed, completed, settled
 =========================  ==========================================================
 
 :class:`Store` is all of them over one engine. Its consumers each type against the slice they
@@ -26,6 +27,7 @@ from monitor.store.entries import EntryStore
 from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
 from monitor.store.nodes import Leases, NodeBeat, NodeRow, NodeState, NodeStore
 from monitor.store.outbox import OutboxStore, SinkSync
+from monitor.store.pages import OwedPage, PageCompletion, PageStore
 from monitor.store.reports import ReportStore, StateTally
 from monitor.store.retention import RetentionStore
 from monitor.store.status import StatusStore, StoreStatus
@@ -40,6 +42,7 @@ class Store(
     ReportStore,
     RetentionStore,
     NodeStore,
+    PageStore,
 ):
     """The whole store: every domain over one engine (see the module docstring)."""
 
@@ -50,6 +53,8 @@ __all__ = [
     "NodeBeat",
     "NodeRow",
     "NodeState",
+    "OwedPage",
+    "PageCompletion",
     "RecordOutcome",
     "SinkSync",
     "StateTally",

@@ -59,11 +59,18 @@ def _stored_entries() -> sa.Select[Any]:
         e.summary,
         e.content,
         e.pruned_at,
+        e.feed_content,
+        e.page_at,
     )
 
 
 def _stored(row: Any) -> StoredEntry:
-    text = None if row.pruned_at is not None else (row.title, row.summary, row.content)
+    """A stored entry; its ``text`` is the feed's own, also once its page was read."""
+    text = page = None
+    if row.pruned_at is None:
+        own = row.content if row.page_at is None else (row.feed_content or "")
+        text = (row.title, row.summary, own)
+        page = None if row.page_at is None else (row.content, row.page_at)
     return StoredEntry(
         row.id,
         row.key,
@@ -73,6 +80,7 @@ def _stored(row: Any) -> StoredEntry:
         row.hash_changes,
         row.story_id,
         text,
+        page,
     )
 
 

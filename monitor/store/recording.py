@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.base.ids import alert_id
-from monitor.base.types import AlertDraft, AlertState, ChangeKind, EntryChange, EntryWrite
+from monitor.base.types import AlertDraft, AlertState, ChangeKind, EntryWrite
 from monitor.stages.stories import StoryCandidates, StoryPolicy, band_keys, pack, unpack
-from monitor.store.schema import alerts, entries, matches, revisions, stories, story_bands
+from monitor.store.schema import alerts, entries, matches, pages, revisions, stories, story_bands
 
 Insert = Callable[[sa.Table], Any]
 
@@ -40,6 +40,7 @@ async def write_entries(
     entry_ids = await _insert_entries(conn, insert, feed_id, writes, stories_of, now)
     match_rows: list[dict[str, Any]] = []
     alert_rows: list[dict[str, Any]] = []
+    page_rows: list[dict[str, Any]] = []
     for write, story, entry_id in zip(writes, stories_of, entry_ids, strict=True):
         change = write.change
         if change.kind is ChangeKind.NEW:
@@ -48,14 +49,30 @@ async def write_entries(
             revision = 0
         elif change.stored is not None and story is not None:
             entry_id = change.stored.id
-            revision = await _update_entry(conn, insert, change, story, now)
+            revision = await _update_entry(conn, insert, write, story, now)
         else:
             continue
+        if write.page is not None:
+            page_rows.append(_page_row(write, entry_id, feed_id, now))
         match_rows += [
             {"entry_id": entry_id, "rule_id": rule_id, "revision": revision, "hits": hits}
             for rule_id, hits in write.matches
         ]
-        alert_rows += [_alert_row(draft, entry_id, story, revision) for draft in write.alerts]
+        alert_rows += [alert_row(draft, entry_id, story, revision) for draft in write.alerts]
+    if page_rows:
+        await write_pages(conn, insert, page_rows)
+    return await write_matches(conn, insert, match_rows, alert_rows, now)
+
+
+async def write_matches(
+    conn: AsyncConnection,
+    insert: Insert,
+    match_rows: Sequence[dict[str, Any]],
+    alert_rows: Sequence[dict[str, Any]],
+    now: datetime,
+) -> int:
+    """Insert matches and outbox rows (an alert its story already has is dropped); returns how
+    many outbox rows were created."""
     if match_rows:
         await conn.execute(
             insert(matches).on_conflict_do_nothing(),
@@ -97,9 +114,38 @@ async def _place(
     return [started[-s - 1] if s is not None and s < 0 else s for s in placed]
 
 
-def _alert_row(
-    draft: AlertDraft, entry_id: int, story: int | None, revision: int
-) -> dict[str, Any]:
+async def write_pages(
+    conn: AsyncConnection, insert: Insert, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert or replace entries' page rows (an edit's page read again replaces its row)."""
+    stmt = insert(pages)
+    replaced = {c: stmt.excluded[c] for c in rows[0] if c != "entry_id"}
+    await conn.execute(
+        stmt.on_conflict_do_update(index_elements=[pages.c.entry_id], set_=replaced), list(rows)
+    )
+
+
+def _page_row(write: EntryWrite, entry_id: int, feed_id: int, now: datetime) -> dict[str, Any]:
+    page = write.page
+    assert page is not None
+    owed = page.state == "owed"
+    return {
+        "entry_id": entry_id,
+        "feed_id": feed_id,
+        "url": page.url,
+        "state": page.state,
+        "kind": page.kind,
+        "reason": page.reason,
+        "attempts": 0 if owed else 1,
+        "next_attempt_at": now if owed else None,
+        "lease_owner": None,
+        "lease_until": None,
+        "created_at": now,
+        "settled_at": None if owed else now,
+    }
+
+
+def alert_row(draft: AlertDraft, entry_id: int, story: int | None, revision: int) -> dict[str, Any]:
     return {
         "id": draft.id or alert_id(draft.sink, draft.rule_id, story, revision),
         "sink": draft.sink,
@@ -178,6 +224,8 @@ async def _insert_entries(
             "title": change.entry.title,
             "summary": change.entry.summary,
             "content": change.entry.content,
+            "feed_content": write.feed_content,
+            "page_at": write.page_at,
             "language": change.entry.language,
             "published_at": change.entry.published,
             "content_hash": change.content_hash,
@@ -236,10 +284,11 @@ def _story_link(write: EntryWrite) -> str | None:
 
 
 async def _update_entry(
-    conn: AsyncConnection, insert: Insert, change: EntryChange, story: int, now: datetime
+    conn: AsyncConnection, insert: Insert, write: EntryWrite, story: int, now: datetime
 ) -> int:
     """Save an edited (or re-keyed) entry; a material edit adds a revision. Returns the
     entry's revision."""
+    change = write.change
     stored = change.stored
     assert stored is not None
     if change.kind is ChangeKind.SAME:  # the same entry under a new key (its GUID changed)
@@ -256,6 +305,8 @@ async def _update_entry(
         "title": entry.title,
         "summary": entry.summary,
         "content": entry.content,
+        "feed_content": write.feed_content,
+        "page_at": write.page_at,
         "content_hash": change.content_hash,
         "material_hash": change.material_hash,
         "canonical_url": change.canonical_url,

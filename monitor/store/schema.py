@@ -140,6 +140,10 @@ entries = sa.Table(
     # Whether the feed's last parsed document listed it (a 304 lists what the last parse did).
     sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("pruned_at", UTCDateTime),
+    # 0007: an entry completed with its article page: ``content`` is the page's text, this is
+    # the feed's own (what change detection compares), ``page_at`` when the page was read.
+    sa.Column("feed_content", sa.Text),
+    sa.Column("page_at", UTCDateTime),
     sa.UniqueConstraint("feed_id", "key"),
     sa.Index(None, "story_id"),
     sa.Index(None, "canonical_url"),
@@ -161,6 +165,29 @@ revisions = sa.Table(
     sa.Column("diff", sa.JSON),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("entry_id", "revision"),
+)
+
+# 0007: the article page of an entry whose feed text is a teaser: owed (recorded with the entry,
+# in its transaction, until a page reader completes it), done, or fallen back (kind, reason).
+pages = sa.Table(
+    "pages",
+    metadata,
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("settled_at", UTCDateTime),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "feed_id", "state"),
 )
 
 matches = sa.Table(
