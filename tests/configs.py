@@ -4,8 +4,9 @@
 sinks={"hook": webhook(receiver.url)})`` writes ``newsmon.yaml`` with a SQLite state in
 ``tmp_path`` and ``defaults: {allow_private: true, full_text: never}`` (loopback feeds, whose
 entries link to hosts that do not exist here: the full-text tests set ``full_text`` themselves),
-which ``defaults=`` extends or overrides; any other top-level section is a keyword (``http=``, ``digests=``...). Tests of the
-config loader itself (positions of errors, YAML quirks) write their YAML text on purpose.
+which ``defaults=`` extends or overrides; any other top-level section is a keyword (``http=``,
+``digests=``...). Tests of the config loader itself (positions of errors, YAML quirks) write
+their YAML text on purpose.
 """
 
 from __future__ import annotations

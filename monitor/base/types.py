@@ -254,6 +254,7 @@ class PageWrite:
     state: str
     kind: str | None = None
     reason: str | None = None
+    retry_in: float = 0.0  # owed: seconds until the page reader tries (0: at once)
 
 
 @dataclass(frozen=True)

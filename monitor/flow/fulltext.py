@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from monitor.base.settings import FeedPolicy
 from monitor.base.types import ChangeKind, EntryChange, PageWrite, ParsedEntry
-from monitor.flow.pages import PageOutcome, PageReader
+from monitor.flow.pages import RETRY_AFTER, PageOutcome, PageReader, for_good
 from monitor.stages.teaser import FullText, Verdict, carries_articles, wants_page
 
 OWED = "owed"
@@ -38,9 +38,13 @@ class Completed:
 
 
 def page_write(outcome: PageOutcome) -> PageWrite:
+    """The page row a poll writes: read, fallen back, or (a failure that may pass: a timeout,
+    a 5xx) owed to the page reader, which tries again in a minute."""
     if outcome.done:
         return PageWrite(outcome.url, DONE, DONE)
-    return PageWrite(outcome.url, FALLBACK, outcome.kind, outcome.reason)
+    if for_good(outcome, 1):
+        return PageWrite(outcome.url, FALLBACK, outcome.kind, outcome.reason)
+    return PageWrite(outcome.url, OWED, outcome.kind, outcome.reason, retry_in=RETRY_AFTER)
 
 
 def feed_text(entry: ParsedEntry) -> str:

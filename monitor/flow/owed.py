@@ -6,7 +6,8 @@ entry keeps its story. A rule that matches only now, and has not alerted on the 
 alerts as new (``article.matched``); a rule that already alerted stays silent; an ``exclude:``
 that matches only in the page stops a rule that had not alerted yet. A page that fails for good
 (refused, robots.txt, too large, no article, a 4xx) falls back at once; one that may come
-back (a timeout, a 5xx, a refused connection) is tried again, at most ``MAX_ATTEMPTS`` times.
+back (a timeout, a 5xx, a refused connection) is tried again, at most ``MAX_ATTEMPTS`` times
+(:func:`monitor.flow.pages.for_good`).
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ import structlog
 from monitor.base.settings import FeedPolicy
 from monitor.base.types import ChangeKind, EntryChange, ParsedEntry
 from monitor.config import LoadedConfig
-from monitor.flow.pages import PageOutcome, PageReader
+from monitor.flow.pages import RETRY_AFTER, PageOutcome, PageReader, for_good
 from monitor.stages.articles import resolve_language, with_language
 from monitor.store.pages import OwedPage, PageCompletion
 
 log = structlog.get_logger("newsmon.page")
 
-MAX_ATTEMPTS = 3
-RETRY_AFTER = 60.0  # then twice that, and so on
 PAGE_LEASE = 300.0
-FOR_GOOD = frozenset({"refused", "robots", "too_large", "no_article", "not_html", "gone"})
 
 
 class PageStoreSlice(Protocol):
@@ -48,15 +46,6 @@ class PageStoreSlice(Protocol):
     ) -> int | None: ...
 
     async def story_rules(self, story_ids: Iterable[int]) -> dict[int, set[str]]: ...
-
-
-def for_good(outcome: PageOutcome, attempts: int) -> bool:
-    """Whether a failed page falls back now rather than being tried again."""
-    if attempts >= MAX_ATTEMPTS or outcome.kind in FOR_GOOD:
-        return True
-    if outcome.kind == "http" and outcome.reason is not None:
-        return not any(f"HTTP {code}" in outcome.reason for code in ("408", "429", "5"))
-    return False
 
 
 @dataclass

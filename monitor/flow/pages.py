@@ -30,6 +30,11 @@ from monitor.stages.teaser import words
 _ROBOTS_PRIVATE: ContextVar[bool] = ContextVar("newsmon_robots_private", default=False)
 
 
+MAX_ATTEMPTS = 3
+RETRY_AFTER = 60.0  # then twice that, and so on
+FOR_GOOD = frozenset({"refused", "robots", "too_large", "no_article", "not_html", "gone"})
+
+
 @dataclass(frozen=True)
 class PageOutcome:
     """An article page read (``text`` set) or fallen back (``kind`` and ``reason`` say why)."""
@@ -42,6 +47,15 @@ class PageOutcome:
     @property
     def done(self) -> bool:
         return self.text is not None
+
+
+def for_good(outcome: PageOutcome, attempts: int) -> bool:
+    """Whether a failed page falls back now rather than being tried again."""
+    if attempts >= MAX_ATTEMPTS or outcome.kind in FOR_GOOD:
+        return True
+    if outcome.kind == "http" and outcome.reason is not None:
+        return not any(f"HTTP {code}" in outcome.reason for code in ("408", "429", "5"))
+    return False
 
 
 def may_reach_private(policy: FeedPolicy, page_url: str) -> bool:

@@ -12,7 +12,7 @@ decides (a race between two near-duplicate texts on two nodes can still make two
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -136,8 +136,8 @@ def _page_row(write: EntryWrite, entry_id: int, feed_id: int, now: datetime) -> 
         "state": page.state,
         "kind": page.kind,
         "reason": page.reason,
-        "attempts": 0 if owed else 1,
-        "next_attempt_at": now if owed else None,
+        "attempts": 0 if page.kind is None else 1,  # a failed try counts
+        "next_attempt_at": now + timedelta(seconds=page.retry_in) if owed else None,
         "lease_owner": None,
         "lease_until": None,
         "created_at": now,

@@ -1,0 +1,313 @@
+"""Full text over loopback: teaser feeds whose article pages carry the seed article.
+
+A site server on 127.0.0.1 serves the feed, its pages (heavy, with a "Berita terkait" box that
+mentions other topics), robots.txt, and the pages that fail: one that hangs, a 403, one over
+the body cap, a gzip bomb, and one robots.txt disallows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp import web
+
+from monitor.config import load_config
+from monitor.store import Store
+from monitor.store.schema import entries, pages, revisions
+from tests.configs import rule, webhook
+from tests.conftest import FakeClock, Receiver, run_once
+from tests.pages import SEED_TITLE, article_page
+
+TEASER = (
+    "Belarusia dan Rusia dikabarkan siap bekerja sama menanggapi ancaman eksternal di tengah "
+    "protes besar."
+)
+RULES = [rule("belarus", "Belarus*"), rule("sanksi", "sanksi")]
+
+
+class Site:
+    """One news site on 127.0.0.1: its feed, article pages and robots.txt; every request kept."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, bytes] = {}
+        self.headers: dict[str, dict[str, str]] = {}
+        self.status: dict[str, int] = {}
+        self.hang: set[str] = set()
+        self.delay: dict[str, float] = {}
+        self.robots = "User-agent: *\nDisallow: /private/\n"
+        self.feed = b""
+        self.requests: list[str] = []
+        self.runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path}"
+
+    def hits(self, path: str) -> int:
+        return self.requests.count(path)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        self.requests.append(path)
+        if path == "feed.xml":
+            return web.Response(body=self.feed, content_type="application/rss+xml")
+        if path == "robots.txt":
+            return web.Response(text=self.robots)
+        if path in self.hang:
+            await asyncio.sleep(3600)
+        if path in self.delay:
+            await asyncio.sleep(self.delay[path])
+        if path not in self.pages:
+            return web.Response(status=self.status.get(path, 404))
+        headers = {"Content-Type": "text/html; charset=utf-8", **self.headers.get(path, {})}
+        return web.Response(body=self.pages[path], headers=headers)
+
+    def teaser_feed(self, items: list[tuple[str, str, str]]) -> None:
+        """A feed of (path, title, teaser) items, each linking to its page on this site."""
+        rows = "".join(
+            f"<item><title>{title}</title><link>{self.url(path)}</link><guid>{path}</guid>"
+            f"<pubDate>{format_datetime(FakeClock().now)}</pubDate>"
+            f"<description>{teaser}</description></item>"
+            for path, title, teaser in items
+        )
+        self.feed = (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Berita Contoh</title><link>{self.base}/</link>{rows}</channel></rss>"
+        ).encode()
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    server = Site()
+    await server.start()
+    yield server
+    assert server.runner is not None
+    await server.runner.cleanup()
+
+
+def seed_site(site: Site) -> None:
+    site.pages["berita/belarus"] = article_page().encode()
+    site.teaser_feed([("berita/belarus", SEED_TITLE, TEASER)])
+
+
+@pytest.fixture
+def make_config(write_config, state: str, site: Site, receiver: Receiver):
+    def make(rules: list[dict[str, Any]] = RULES, **defaults: Any) -> Any:
+        return write_config(
+            state=state,
+            defaults={"backfill": "all", "full_text": "auto", **defaults},
+            feeds=[{"url": site.url("feed.xml"), "name": "Contoh", "language": "id"}],
+            rules=rules,
+            sinks={"hook": webhook(receiver.url)},
+        )
+
+    return make
+
+
+async def _rows(config: Any, query: Any) -> list[Any]:
+    store = await Store.open(load_config(config).settings.state, FakeClock())
+    try:
+        async with store.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+    finally:
+        await store.close()
+
+
+def _by_rule(receiver: Receiver) -> dict[str, Any]:
+    return {d.json["data"]["rule"]["id"]: d.json for d in receiver.deliveries}
+
+
+async def test_a_teaser_feed_alerts_on_its_page_quoted_from_the_article_not_the_box(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    config = make_config()
+    await run_once(config, clock)
+
+    by_rule = _by_rule(receiver)
+    assert sorted(by_rule) == ["belarus", "sanksi"]
+    [hit] = by_rule["sanksi"]["data"]["hits"]
+    assert hit["text"] == "sanksi-sanksi"
+    assert "memberlakukan sanksi-sanksi terhadap para pejabat Belarus" in hit["snippet"]
+    assert all(d.json["type"] == "article.matched" for d in receiver.deliveries)
+    [row] = await _rows(config, sa.select(entries.c.content, entries.c.feed_content))
+    assert "Lukashenko" in row.content
+    assert "Berita terkait" not in row.content
+    assert "Nobel Alternatif" not in row.content
+    assert "Kanal" not in row.content
+    assert row.feed_content == ""  # the feed's own body: it had only a summary
+    [page] = await _rows(config, sa.select(pages.c.state, pages.c.kind))
+    assert tuple(page) == ("done", "done")
+    assert site.hits("berita/belarus") == 1
+
+
+async def test_full_text_never_keeps_the_feed_text(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    await run_once(make_config(full_text="never"), clock)
+    assert sorted(_by_rule(receiver)) == ["belarus"]  # sanksi is only in the page
+    assert site.hits("berita/belarus") == 0
+
+
+async def test_a_feed_carrying_whole_articles_fetches_no_page(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock, seed_feed: bytes
+) -> None:
+    site.feed = seed_feed
+    await run_once(make_config(), clock)
+    assert sorted(_by_rule(receiver)) == ["belarus", "sanksi"]
+    assert site.requests == ["feed.xml"]
+
+
+async def test_failing_pages_fall_back_with_their_reason_and_the_others_complete(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    big = article_page(weight=300_000).encode()
+    bomb = gzip.compress(b"<html><body>" + b"<p>sanksi</p>" * 2_000_000 + b"</body></html>")
+    site.pages |= {"big": big, "bomb": bomb, "private/a": article_page().encode()}
+    site.headers["bomb"] = {"Content-Encoding": "gzip"}
+    site.status["forbidden"] = 403
+    site.hang.add("hang")
+    private = site.base.replace("127.0.0.1", "127.0.0.2")
+    items = [("berita/belarus", SEED_TITLE, TEASER)] + [
+        (path, f"Berita {i}", "Satu kalimat saja.")
+        for i, path in enumerate(["big", "bomb", "forbidden", "hang", "private/a"])
+    ]
+    site.teaser_feed(items)
+    feed = site.feed.decode().replace(f"{site.base}/elsewhere", f"{private}/elsewhere")
+    feed = feed.replace("</channel>", _item(f"{private}/elsewhere", "Berita 9") + "</channel>")
+    site.feed = feed.encode()
+    config = make_config(max_body="200KB", timeout="1s", full_text_wait="3s")
+
+    await run_once(config, clock)
+
+    rows = await _rows(
+        config,
+        sa.select(pages.c.url, pages.c.state, pages.c.kind, pages.c.reason).order_by(pages.c.url),
+    )
+    kinds = {row.url.rsplit("/", 1)[-1]: (row.state, row.kind) for row in rows}
+    assert kinds["belarus"] == ("done", "done")
+    assert kinds["big"] == ("fallback", "too_large")
+    assert kinds["bomb"] == ("fallback", "too_large")
+    assert kinds["forbidden"] == ("fallback", "http")
+    assert kinds["a"] == ("fallback", "robots")
+    assert kinds["elsewhere"] == ("fallback", "refused")
+    assert kinds["hang"] == (
+        "owed",
+        "timeout",
+    )  # tried again in a minute, a bounded number of times
+    assert all(row.reason for row in rows if row.state != "done")
+    assert "sanksi" in _by_rule(receiver)
+    assert site.hits("private/a") == 0  # robots.txt said no: never asked for
+
+
+def _item(link: str, title: str) -> str:
+    return (
+        f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
+        f"<description>Satu kalimat saja.</description></item>"
+    )
+
+
+async def test_a_late_page_alerts_the_rules_it_adds_once_and_is_not_an_edit(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    """The poll waits 0.3 s; the page takes 1 s: belarus alerts on the teaser, then sanksi
+    alerts as new when the page arrives, belarus does not alert again, and nothing is an
+    edit (no article.updated, no revision)."""
+    seed_site(site)
+    site.delay["berita/belarus"] = 1.0
+    config = make_config(full_text_wait="0.3s")
+    await run_once(config, clock)
+
+    types = [(d.json["data"]["rule"]["id"], d.json["type"]) for d in receiver.deliveries]
+    assert sorted(types) == [("belarus", "article.matched"), ("sanksi", "article.matched")]
+    [hit] = _by_rule(receiver)["sanksi"]["data"]["hits"]
+    assert hit["text"] == "sanksi-sanksi"
+    assert await _rows(config, sa.select(revisions.c.id)) == []
+    [row] = await _rows(config, sa.select(entries.c.revision, entries.c.content))
+    assert row.revision == 0
+    assert "Lukashenko" in row.content
+
+    await run_once(config, clock)  # nothing more: not a new entry, not an edit
+    assert len(receiver.deliveries) == 2
+
+
+async def test_an_exclude_only_in_the_page_stops_a_rule_in_time_and_late(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    rules = [
+        rule("belarus", "Belarus*", exclude="Pompeo"),  # Pompeo is only in the page
+        rule("lukashenko", "Lukashenko", exclude="Pompeo"),
+        rule("sanksi", "sanksi"),
+    ]
+    await run_once(make_config(rules), clock)
+    assert sorted(_by_rule(receiver)) == ["sanksi"]
+
+
+async def test_an_exclude_only_in_a_late_page_stops_a_rule_that_had_not_alerted(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    site.delay["berita/belarus"] = 1.0
+    rules = [rule("lukashenko", "Lukashenko", exclude="Pompeo"), rule("sanksi", "sanksi")]
+    await run_once(make_config(rules, full_text_wait="0.2s"), clock)
+    assert sorted(_by_rule(receiver)) == ["sanksi"]
+
+
+async def test_an_edit_of_the_teaser_reads_the_page_again_at_most_once_per_interval(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    config = make_config(interval="10m")
+    await run_once(config, clock)
+    assert site.hits("berita/belarus") == 1
+    for n, teaser in enumerate(["Versi kedua ringkasan.", "Versi ketiga ringkasan."]):
+        site.teaser_feed([("berita/belarus", SEED_TITLE, teaser)])
+        clock.advance(60)
+        await run_once(config, clock)
+        assert site.hits("berita/belarus") == 1, n  # within the interval: the page is kept
+        [row] = await _rows(config, sa.select(entries.c.content, entries.c.feed_content))
+        assert "Lukashenko" in row.content
+        assert row.feed_content == ""
+    site.teaser_feed([("berita/belarus", SEED_TITLE, "Versi keempat ringkasan.")])
+    clock.advance(600)
+    await run_once(config, clock)
+    assert site.hits("berita/belarus") == 2
+
+
+async def test_the_language_is_told_from_the_page(
+    write_config, state: str, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    """The feed says English and its teaser is too short to tell; the page is Indonesian."""
+    site.pages["berita/belarus"] = article_page().encode()
+    site.teaser_feed([("berita/belarus", "Belarus", "Minsk.")])
+    feed_xml = site.feed.replace(b"<channel>", b"<channel><language>en</language>")
+    site.feed = feed_xml
+    config = write_config(
+        state=state,
+        defaults={"backfill": "all", "full_text": "auto"},
+        feeds=[site.url("feed.xml")],
+        rules=[rule("sanksi", "sanksi")],
+        sinks={"hook": webhook(receiver.url)},
+    )
+    await run_once(config, clock)
+    [row] = await _rows(config, sa.select(entries.c.language))
+    assert row.language == "id"
+    [alert] = receiver.deliveries
+    assert alert.json["data"]["article"]["declared_language"] == "en"
