@@ -28,7 +28,7 @@ from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
 from monitor.store.retry import retried
-from monitor.store.schema import alerts, feeds
+from monitor.store.schema import alerts, feeds, pages
 
 SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
 
@@ -225,11 +225,12 @@ class FeedStore(StoreCore):
                 .where(feeds.c.lease_owner.is_not(None))
                 .values(lease_owner=None, lease_until=None)
             )
-            await conn.execute(
-                alerts.update()
-                .where(alerts.c.lease_owner.is_not(None))
-                .values(lease_owner=None, lease_until=None)
-            )
+            for table in (alerts, pages):
+                await conn.execute(
+                    table.update()
+                    .where(table.c.lease_owner.is_not(None))
+                    .values(lease_owner=None, lease_until=None)
+                )
 
     @retried
     async def claim_due_feeds(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.core import StoreCore
 from monitor.store.retry import retried
-from monitor.store.schema import alerts, feeds, nodes
+from monitor.store.schema import alerts, feeds, nodes, pages
 
 
 class NodeState(StrEnum):
@@ -100,7 +100,7 @@ class NodeStore(StoreCore):
     async def leave(self, node: str) -> None:
         """A node stopping cleanly: its leases go now rather than at their expiry."""
         async with self._write() as conn:
-            for table in (feeds, alerts):
+            for table in (feeds, alerts, pages):
                 await conn.execute(
                     table.update()
                     .where(table.c.lease_owner == node)
