@@ -311,3 +311,52 @@ async def test_the_language_is_told_from_the_page(
     assert row.language == "id"
     [alert] = receiver.deliveries
     assert alert.json["data"]["article"]["declared_language"] == "en"
+
+
+async def test_test_rules_full_text_shows_what_the_extractor_kept(
+    write_config, site: Site, tmp_path
+) -> None:
+    from tests.test_cli import newsmon
+
+    seed_site(site)
+    site.pages["berita/belarus"] = article_page().encode()
+    config = write_config(rules=RULES)
+    url = site.url("feed.xml")
+    code, out, err = await newsmon("test-rules", "--allow-private", "--config", str(config), url)
+    assert code == 0, err
+    assert "sanksi" not in out.split("belarus", 1)[1]  # only the teaser: sanksi does not match
+    code, out, err = await newsmon(
+        "test-rules", "--full-text", "--allow-private", "--config", str(config), url
+    )
+    assert code == 0, err
+    assert "page text kept by the extractor" in out
+    assert "Washington telah memberlakukan sanksi-sanksi" in out
+    assert "Berita terkait" not in out
+    assert "   sanksi" in out
+    site.robots = "User-agent: newsmon\nDisallow: /\n"
+    code, out, err = await newsmon(
+        "test-rules", "--full-text", "--json", "--allow-private", "--config", str(config), url
+    )
+    assert code == 0, err
+    import json
+
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert line["page"]["kind"] == "robots"
+    assert line["matches"][0]["rule"] == "belarus"
+
+
+async def test_feeds_shows_the_pages_read_and_fallen_back_and_why(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    from tests.test_cli import newsmon
+
+    seed_site(site)
+    site.status["forbidden"] = 403
+    site.teaser_feed(
+        [("berita/belarus", SEED_TITLE, TEASER), ("forbidden", "Berita", "Satu kalimat.")]
+    )
+    config = make_config()
+    await run_once(config, clock)
+    code, out, err = await newsmon("feeds", "--config", str(config))
+    assert code == 0, err
+    assert "article pages: 1 read, 1 fell back (1 http)" in out

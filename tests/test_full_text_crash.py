@@ -16,7 +16,8 @@ from monitor.store.schema import pages
 from tests.configs import rule, webhook
 from tests.conftest import FakeClock, Receiver
 from tests.nodes import kill_node, start_node, stop_node, until_started
-from tests.test_full_text import Site, seed_site, site  # noqa: F401  (the fixture)
+from tests.test_full_text import Site, seed_site
+from tests.test_full_text import site as site  # the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ async def test_a_page_owed_when_the_daemon_dies_is_read_after_restart_and_alerts
     write_config,
     state: str,
     site: Site,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     seed_site(site)
     site.hang.add("berita/belarus")  # the page does not come: the entry is recorded owing it

@@ -51,13 +51,37 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             return PROBLEM
         print(f"{args.url}: enabled, polled at the next tick")
         return OK
-    rows = asyncio.run(with_store(loaded, lambda store: store.list_feeds()))
+    rows = asyncio.run(with_store(loaded, _feeds_with_pages))
     if args.json:
         for row in rows:
             print_json(row)
         return OK
     print_feeds(rows)
     return OK
+
+
+async def _feeds_with_pages(store: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await store.list_feeds()
+    counts = await store.page_counts()
+    for row in rows:
+        row["pages"] = counts.get(row["url"], {})
+    return rows
+
+
+def page_note(pages: dict[str, int]) -> str | None:
+    """What the feed's article pages came to: ``pages: 5 read, 2 fell back (1 robots, ...)``."""
+    if not pages:
+        return None
+    parts = [f"{pages.get('done', 0)} read"]
+    if pages.get("fallback"):
+        kinds = sorted(
+            (k.split(":", 1)[1], n) for k, n in pages.items() if k.startswith("fallback:")
+        )
+        why = ", ".join(f"{n} {kind}" for kind, n in kinds)
+        parts.append(f"{pages['fallback']} fell back ({why})")
+    if pages.get("owed"):
+        parts.append(f"{pages['owed']} owed")
+    return "  article pages: " + ", ".join(parts)
 
 
 FEED_COLUMNS = (
@@ -116,6 +140,8 @@ def _feed_notes(row: dict[str, Any]) -> list[str]:
     if row["last_error"] and not row["disabled_at"]:
         label = "warning" if row["last_error_kind"] == MALFORMED else "error"
         notes.append(f"  {label} ({row['last_error_kind'] or 'error'}): {row['last_error']}")
+    if (note := page_note(row.get("pages") or {})) is not None:
+        notes.append(note)
     if row["identity"] != "guid":
         how = {"link": "links (its GUIDs repeat or change)", "hash": "text (its links repeat)"}
         notes.append(f"  entries told apart by their {how.get(row['identity'], row['identity'])}")

@@ -22,6 +22,7 @@ from monitor.base.errors import MonitorError
 from monitor.base.types import ParsedEntry
 from monitor.base.units import parse_duration
 from monitor.cli.common import OK, PROBLEM, USAGE, load, plural, print_json, with_store
+from monitor.cli.pages import page_json, print_page
 from monitor.config import LoadedConfig
 from monitor.stages.articles import article_from_entry, resolve_language, with_language
 from monitor.stages.rules import (
@@ -67,6 +68,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     test_rules.add_argument(
         "--lang", help="match the articles in this language, as a feed's language: setting does"
+    )
+    test_rules.add_argument(
+        "--full-text",
+        action="store_true",
+        help="read each entry's article page as the daemon would, and match its text",
     )
     test_rules.add_argument(
         "--allow-private",
@@ -179,19 +185,24 @@ def _language_note(entry: ParsedEntry, decision: str) -> str:
 
 
 async def _test_sources(loaded: LoadedConfig, rules: RuleSet, args: argparse.Namespace) -> int:
-    from monitor.cli.sources import entries_from, read_source
+    from monitor.cli.sources import entries_from, read_pages, read_source
 
     _explain(rules, args)
     code = OK
     for name in args.sources:
+        allow_private = args.allow_private or loaded.settings.defaults.allow_private
         try:
-            allow_private = args.allow_private or loaded.settings.defaults.allow_private
             entries = entries_from(await read_source(name, allow_private=allow_private))
         except MonitorError as e:
             print(f"newsmon: {e}", file=sys.stderr)
             code = PROBLEM
             continue
-        for entry in entries:
+        read: list[tuple[ParsedEntry, Any]] = [(entry, None) for entry in entries]
+        if args.full_text:
+            read = await read_pages(
+                entries, loaded.settings, allow_private=allow_private, source=name
+            )
+        for entry, page in read:
             decision = resolve_language(entry, args.lang, loaded.settings.defaults.language)
             entry = with_language(entry, decision)
             article = article_from_entry(entry, feed=name)
@@ -202,12 +213,15 @@ async def _test_sources(loaded: LoadedConfig, rules: RuleSet, args: argparse.Nam
                         "title": entry.title,
                         "url": entry.link,
                         **_language_json(entry),
+                        **({"page": page_json(page)} if args.full_text else {}),
                         "matches": [_match_json(m, article, rules, args.explain) for m in found],
                     }
                 )
                 continue
             print(f"== {entry.title or '(untitled)'}")
             print(f"   {entry.link or name}  {_language_note(entry, decision.describe())}")
+            if args.full_text:
+                print_page(page)
             if not found:
                 print("   no rule matched")
             for match in found:

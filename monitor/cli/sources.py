@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.base.errors import FetchError, MonitorError
+from monitor.base.settings import FeedPolicy, FeedSpec, Settings
 from monitor.base.text import html_to_text
 from monitor.base.types import ParsedEntry
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import parse_feed
+
+if TYPE_CHECKING:
+    from monitor.flow.pages import PageOutcome
 
 MAX_SOURCE = 20 * 1024 * 1024
 
@@ -140,3 +145,36 @@ def entries_from(source: Source) -> list[ParsedEntry]:
     if kind == "html":
         return [html_entry(_decode(source.body), url)]
     return [text_entry(_decode(source.body))]
+
+
+async def read_pages(
+    entries: list[ParsedEntry], settings: Settings, *, allow_private: bool, source: str
+) -> list[tuple[ParsedEntry, PageOutcome | None]]:
+    """Each entry with its article page read as the daemon reads it (robots.txt, the address
+    guard, the extractor), its content the page's text when one was kept (``--full-text``)."""
+    from monitor.flow.fulltext import feed_text
+    from monitor.flow.pages import PageReader
+
+    defaults = settings.defaults
+    session = make_session(
+        concurrency=4, per_host=defaults.per_host, user_agent=defaults.user_agent
+    )
+    reader = PageReader(Fetcher(session, defaults.max_body, defaults.per_host))
+    spec = settings.feeds_by_url.get(source) or FeedSpec(
+        url=source if "://" in source else "http://-"
+    )
+    policy = replace(FeedPolicy.resolve(settings, spec), allow_private=allow_private)
+    try:
+        outcomes = await asyncio.gather(
+            *(reader.read(entry.link, policy, feed_text(entry)) for entry in entries if entry.link)
+        )
+    finally:
+        await session.close()
+    pages = iter(outcomes)
+    read: list[tuple[ParsedEntry, PageOutcome | None]] = []
+    for entry in entries:
+        page = next(pages) if entry.link else None
+        if page is not None and page.text is not None:
+            entry = replace(entry, content=page.text)
+        read.append((entry, page))
+    return read

@@ -8,7 +8,6 @@ transaction, and a claim whose node died is claimed again once its lease runs ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,18 +173,19 @@ class PageStore(StoreCore):
             ]
             return await write_matches(conn, self._insert, match_rows, alert_rows, now)
 
-    async def page_counts(self, feed_ids: Sequence[int] | None = None) -> dict[int, dict[str, int]]:
-        """Per feed: its pages by state, and its fallbacks by kind (``fallback:<kind>``)."""
-        p = pages.c
-        query = sa.select(p.feed_id, p.state, p.kind, sa.func.count()).group_by(
-            p.feed_id, p.state, p.kind
+    async def page_counts(self) -> dict[str, dict[str, int]]:
+        """Per feed URL: its pages by state (owed, done, fallback), and its fallbacks by kind
+        (``fallback:<kind>``)."""
+        p, f = pages.c, feeds.c
+        query = (
+            sa.select(f.url, p.state, p.kind, sa.func.count())
+            .join(feeds, f.id == p.feed_id)
+            .group_by(f.url, p.state, p.kind)
         )
-        if feed_ids is not None:
-            query = query.where(p.feed_id.in_(list(feed_ids)))
-        found: dict[int, dict[str, int]] = {}
+        found: dict[str, dict[str, int]] = {}
         async with self._read() as conn:
-            for feed_id, state, kind, n in await conn.execute(query):
-                counts = found.setdefault(feed_id, {})
+            for url, state, kind, n in await conn.execute(query):
+                counts = found.setdefault(url, {})
                 counts[state] = counts.get(state, 0) + n
                 if state == "fallback":
                     counts[f"fallback:{kind}"] = n
