@@ -15,6 +15,7 @@ from monitor.store.schema import (
     feeds,
     hourly_counts,
     matches,
+    pages,
     revisions,
     stories,
     story_bands,
@@ -71,11 +72,12 @@ def _entry_steps(texts_before: datetime, tombstones_before: datetime, now: datet
     return [
         ("revisions", revisions.delete().where(revisions.c.entry_id.in_(old))),
         ("matches", matches.delete().where(matches.c.entry_id.in_(old))),
+        ("pages", pages.delete().where(pages.c.entry_id.in_(old))),
         (
             "entries",
             entries.update()
             .where(e.id.in_(old))
-            .values(title="", summary="", content="", pruned_at=now),
+            .values(title="", summary="", content="", feed_content=None, pruned_at=now),
         ),
         ("tombstone_alerts", alerts.delete().where(a.entry_id.in_(gone))),
         ("tombstones", entries.delete().where(e.id.in_(gone))),
