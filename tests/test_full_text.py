@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
+from monitor.app.daemon import Daemon
 from monitor.config import load_config
 from monitor.store import Store
 from monitor.store.schema import entries, pages, revisions
@@ -179,14 +180,25 @@ async def test_failing_pages_fall_back_with_their_reason_and_the_others_complete
     seed_site(site)
     big = article_page(weight=300_000).encode()
     bomb = gzip.compress(b"<html><body>" + b"<p>sanksi</p>" * 2_000_000 + b"</body></html>")
-    site.pages |= {"big": big, "bomb": bomb, "private/a": article_page().encode()}
+    paywall = (
+        b"<html><body><div class='paywall'><p>Berlangganan untuk membaca.</p></div></body></html>"
+    )
+    site.pages |= {
+        "big": big,
+        "bomb": bomb,
+        "private/a": article_page().encode(),
+        "paywall": paywall,
+    }
     site.headers["bomb"] = {"Content-Encoding": "gzip"}
     site.status["forbidden"] = 403
+    site.status["legal"] = 451
     site.hang.add("hang")
     private = site.base.replace("127.0.0.1", "127.0.0.2")
     items = [("berita/belarus", SEED_TITLE, TEASER)] + [
         (path, f"Berita {i}", "Satu kalimat saja.")
-        for i, path in enumerate(["big", "bomb", "forbidden", "hang", "private/a"])
+        for i, path in enumerate(
+            ["big", "bomb", "forbidden", "legal", "hang", "private/a", "paywall"]
+        )
     ]
     site.teaser_feed(items)
     feed = site.feed.decode().replace(f"{site.base}/elsewhere", f"{private}/elsewhere")
@@ -194,7 +206,9 @@ async def test_failing_pages_fall_back_with_their_reason_and_the_others_complete
     site.feed = feed.encode()
     config = make_config(max_body="200KB", timeout="1s", full_text_wait="3s")
 
-    await run_once(config, clock)
+    async with Daemon(load_config(config), clock=clock, parse_pool=None) as daemon:
+        await daemon.run_once()
+        metrics = daemon.metrics.registry
 
     rows = await _rows(
         config,
@@ -205,6 +219,8 @@ async def test_failing_pages_fall_back_with_their_reason_and_the_others_complete
     assert kinds["big"] == ("fallback", "too_large")
     assert kinds["bomb"] == ("fallback", "too_large")
     assert kinds["forbidden"] == ("fallback", "http")
+    assert kinds["legal"] == ("fallback", "http")
+    assert kinds["paywall"] == ("fallback", "no_article")
     assert kinds["a"] == ("fallback", "robots")
     assert kinds["elsewhere"] == ("fallback", "refused")
     assert kinds["hang"] == (
@@ -214,6 +230,16 @@ async def test_failing_pages_fall_back_with_their_reason_and_the_others_complete
     assert all(row.reason for row in rows if row.state != "done")
     assert "sanksi" in _by_rule(receiver)
     assert site.hits("private/a") == 0  # robots.txt said no: never asked for
+
+    def counted(result: str) -> float | None:
+        return metrics.get_sample_value("newsmon_pages_total", {"result": result})
+
+    assert counted("extracted") == 1
+    assert counted("fell_back") == 8  # the hanging page's timeout included: it is owed again
+    assert counted("refused") == 2  # the private address and robots.txt
+    assert counted("fetched") == 2  # bodies that came back whole: the article, the paywall
+    kinds_seen = {"kind": "too_large"}
+    assert metrics.get_sample_value("newsmon_page_fallbacks_total", kinds_seen) == 2
 
 
 def _item(link: str, title: str) -> str:
