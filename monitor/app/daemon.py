@@ -171,11 +171,12 @@ class Daemon:
 
     @property
     def poll_budget(self) -> float:
-        """The longest a poll can take: it fetches and parses twice (a page, then its feed)."""
+        """The longest a poll can take: it fetches and parses twice (a page, then its feed),
+        then waits for its entries' article pages."""
         policies = self.config.policies.values()
         defaults = self.config.settings.defaults
         longest = max([p.timeout for p in policies] or [defaults.timeout])
-        return 2 * (longest + defaults.parse_timeout)
+        return 2 * (longest + defaults.parse_timeout) + defaults.full_text_wait
 
     @property
     def feed_lease(self) -> float:
