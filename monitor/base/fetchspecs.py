@@ -82,7 +82,12 @@ def authorization(auth: BasicAuth | BearerAuth) -> str:
     """The ``Authorization`` header value for ``auth``."""
     if isinstance(auth, BearerAuth):
         return f"Bearer {auth.token.get_secret_value()}"
-    pair = f"{auth.user}:{auth.password.get_secret_value()}".encode()
+    return basic_credentials(auth.user, auth.password.get_secret_value())
+
+
+def basic_credentials(user: str, password: str) -> str:
+    """``Basic`` and the base64 of ``user:password`` in UTF-8 (RFC 7617)."""
+    pair = f"{user}:{password}".encode()
     return f"Basic {base64.b64encode(pair).decode('ascii')}"
 
 
@@ -128,6 +133,7 @@ __all__ = [
     "Headers",
     "Proxy",
     "authorization",
+    "basic_credentials",
     "has_header",
     "request_options",
     "secret_values",

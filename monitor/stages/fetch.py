@@ -234,7 +234,7 @@ class Fetcher:
             max_redirects=MAX_REDIRECTS + 1,  # aiohttp gives up at the N-th redirect itself
             ssl=_private_ssl() if allow_private else True,
             proxy=route.proxy if route else None,
-            proxy_auth=route.auth if route else None,
+            proxy_headers=route.headers if route else None,
         ) as resp:
             kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
             final = str(resp.url)

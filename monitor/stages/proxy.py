@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
+from monitor.base.fetchspecs import basic_credentials
 from monitor.base.settings import Defaults
 
 SCHEMES = ("http", "https")
@@ -26,22 +26,21 @@ SCHEMES = ("http", "https")
 
 @dataclass(frozen=True)
 class Route:
-    """The proxy for one fetch, and its credentials (from the proxy URL), if any."""
+    """The proxy for one fetch, and the ``Proxy-Authorization`` its URL's credentials make."""
 
     proxy: URL = field(repr=False)
-    auth: aiohttp.BasicAuth | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def of(cls, url: str) -> Route:
         parsed = URL(url)
-        auth = None
-        if parsed.user is not None:
-            auth = aiohttp.BasicAuth(parsed.user, parsed.password or "")
-        return cls(parsed.with_user(None), auth)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.auth.password,) if self.auth and self.auth.password else ()
+        if parsed.user is None:
+            return cls(parsed)
+        password = parsed.password or ""
+        credentials = basic_credentials(parsed.user, password)
+        secrets = tuple(s for s in (password, credentials.removeprefix("Basic ")) if s)
+        return cls(parsed.with_user(None), {"Proxy-Authorization": credentials}, secrets)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,328 @@
+"""What a feed's requests carry (``headers:``, ``user_agent:``, ``auth:``) and which way they
+go (``defaults.proxy``, ``HTTP_PROXY`` / ``NO_PROXY``), over loopback: a server that demands
+credentials, a small forward proxy, and the address guard through that proxy.
+
+127.0.0.1 plays a public host (the injected classifier); 127.0.0.2 and 127.0.0.3 are other,
+loopback (non-public) hosts. The proxy listens on 127.0.0.3: its own address is allowed because
+the operator configured it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from structlog.testing import capture_logs
+
+from monitor.base.errors import AddressRefused, FetchError, HTTPStatusError
+from monitor.base.settings import FeedPolicy, Settings, feed_policies
+from monitor.base.types import FetchResult, RequestOptions
+from monitor.config import load_config
+from monitor.stages.addresses import classify_address
+from monitor.stages.fetch import Fetcher, make_session
+from monitor.stages.proxy import ProxyRoutes
+from tests.conftest import FakeClock, run_once
+from tests.test_cli import newsmon
+
+PASSWORD = "wire-password-s3cret"
+TOKEN = "bearer-token-s3cret"
+API_KEY = "api-key-s3cret"
+PROXY_PASSWORD = "proxy-password-s3cret"
+SECRETS = (
+    PASSWORD,
+    TOKEN,
+    API_KEY,
+    PROXY_PASSWORD,
+    base64.b64encode(f"desk:{PASSWORD}".encode()).decode(),
+)
+PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass
+class Origin:
+    """A feed host on ``host``: ``/basic``, ``/bearer`` and ``/key`` answer 401 without their
+    credential; ``/open`` answers anyone; ``/away?to=URL`` redirects. Records every request."""
+
+    body: bytes
+    host: str = "127.0.0.1"
+    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    base: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> Origin:
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.host, 0)
+        await site.start()
+        self.base = f"http://{self.host}:{self.runner.addresses[0][1]}"
+        return self
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path}"
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.seen]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append((request.path_qs, dict(request.headers)))
+        wanted = {
+            "/basic": ("Authorization", basic("desk", PASSWORD)),
+            "/bearer": ("Authorization", f"Bearer {TOKEN}"),
+            "/key": ("X-Api-Key", API_KEY),
+        }.get(request.path)
+        if wanted and request.headers.get(wanted[0]) != wanted[1]:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="wire"'})
+        if request.path == "/away":
+            raise web.HTTPFound(request.query["to"])
+        return web.Response(body=self.body, content_type="application/rss+xml")
+
+
+@dataclass
+class ForwardProxy:
+    """A forward proxy for ``http://`` URLs (absolute-form GET, no CONNECT): it fetches what it
+    is asked without following redirects, and records each URL and its Proxy-Authorization."""
+
+    host: str = "127.0.0.3"
+    carried: list[tuple[str, str | None]] = field(default_factory=list)
+    url: str = ""
+    runner: web.ServerRunner | None = None
+    session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> ForwardProxy:
+        self.session = aiohttp.ClientSession(auto_decompress=False)
+        self.runner = web.ServerRunner(web.Server(self._handle), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.host, 0)
+        await site.start()
+        self.url = f"http://{self.host}:{self.runner.addresses[0][1]}"
+        return self
+
+    async def stop(self) -> None:
+        assert self.runner and self.session
+        await self.runner.cleanup()
+        await self.session.close()
+
+    def targets(self) -> list[str]:
+        return [target for target, _ in self.carried]
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        self.carried.append((request.raw_path, request.headers.get("Proxy-Authorization")))
+        hop = ("host", "connection", "proxy-connection", "proxy-authorization")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in hop}
+        assert self.session is not None
+        async with self.session.get(
+            request.raw_path, headers=headers, allow_redirects=False
+        ) as answer:
+            kept = ("content-type", "content-encoding", "location", "etag", "www-authenticate")
+            return web.Response(
+                body=await answer.read(),
+                status=answer.status,
+                headers={k: v for k, v in answer.headers.items() if k.lower() in kept},
+            )
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no proxy in the environment and sets the one it is about."""
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def origin(seed_feed: bytes) -> AsyncIterator[Origin]:
+    server = await Origin(seed_feed).start()
+    yield server
+    assert server.runner
+    await server.runner.cleanup()
+
+
+@pytest.fixture
+async def elsewhere(seed_feed: bytes) -> AsyncIterator[Origin]:
+    """Another host, 127.0.0.2 (loopback: not public for the guard)."""
+    server = await Origin(seed_feed, host="127.0.0.2").start()
+    yield server
+    assert server.runner
+    await server.runner.cleanup()
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[ForwardProxy]:
+    server = await ForwardProxy().start()
+    yield server
+    await server.stop()
+
+
+def loopback_is_public(host: str) -> str | None:
+    """The classifier, except that 127.0.0.1 plays a public server (none can be served here)."""
+    return None if host == "127.0.0.1" else classify_address(host)
+
+
+MakeFetcher = Callable[..., Awaitable[Fetcher]]
+
+
+@pytest.fixture
+async def make_fetcher() -> AsyncIterator[MakeFetcher]:
+    """``await make_fetcher(proxies=...)``: a guarded fetcher (127.0.0.1 public); without
+    ``proxies`` it reads the environment's, as the daemon does."""
+    sessions = []
+
+    async def make(**options: Any) -> Fetcher:
+        session = make_session(
+            concurrency=4, per_host=2, user_agent=None, classify=loopback_is_public
+        )
+        sessions.append(session)
+        return Fetcher(session, max_body=1024 * 1024, **options)
+
+    yield make
+    for session in sessions:
+        await session.close()
+
+
+def policy_for(url: str, **feed: Any) -> FeedPolicy:
+    """The resolved policy of one feed configured with ``feed``'s options."""
+    settings = Settings.model_validate({"feeds": [{"url": url, **feed}]})
+    return feed_policies(settings)[url]
+
+
+async def get(
+    fetcher: Fetcher,
+    url: str,
+    request: RequestOptions | None = None,
+    *,
+    allow_private: bool = False,
+) -> FetchResult:
+    async with asyncio.timeout(30):
+        return await fetcher.fetch(
+            url,
+            etag=None,
+            last_modified=None,
+            deadline=5,
+            allow_private=allow_private,
+            request=request,
+        )
+
+
+# --- what the requests carry -------------------------------------------------------------------
+
+
+async def test_basic_auth_reaches_a_server_that_requires_it(
+    make_fetcher: MakeFetcher, origin: Origin, seed_feed: bytes
+) -> None:
+    """Without ``auth:`` the server answers 401; with it, the feed."""
+    fetcher = await make_fetcher()
+    url = origin.url("basic")
+    with pytest.raises(HTTPStatusError) as refused:
+        await get(fetcher, url)
+    assert refused.value.status == 401
+    policy = policy_for(url, auth={"type": "basic", "user": "desk", "password": PASSWORD})
+    result = await get(fetcher, url, policy.request)
+    assert result.status == 200
+    assert result.body == seed_feed
+
+
+async def test_a_bearer_token_and_extra_headers_reach_the_server(
+    make_fetcher: MakeFetcher, origin: Origin
+) -> None:
+    fetcher = await make_fetcher()
+    with pytest.raises(HTTPStatusError):
+        await get(fetcher, origin.url("bearer"))
+    bearer = policy_for(origin.url("bearer"), auth={"type": "bearer", "token": TOKEN})
+    assert (await get(fetcher, origin.url("bearer"), bearer.request)).status == 200
+    keyed = policy_for(origin.url("key"), headers={"X-Api-Key": API_KEY})
+    assert (await get(fetcher, origin.url("key"), keyed.request)).status == 200
+    with pytest.raises(HTTPStatusError):
+        await get(fetcher, origin.url("key"))
+
+
+async def test_defaults_headers_and_user_agent_merge_with_the_feeds_own(
+    make_fetcher: MakeFetcher, origin: Origin
+) -> None:
+    """A feed's header replaces the default of the same name in any case; the feed's
+    user_agent wins over ``defaults.user_agent``; the others are kept."""
+    url = origin.url("open")
+    settings = Settings.model_validate(
+        {
+            "defaults": {
+                "user_agent": "Desk monitor (desk@example.org)",
+                "headers": {"Accept-Language": "id", "x-desk": "default"},
+            },
+            "feeds": [
+                {"url": url, "headers": {"X-Desk": "feed"}, "user_agent": "Wire reader/1.0"},
+                {"url": origin.url("open?second")},
+            ],
+        }
+    )
+    policies = feed_policies(settings)
+    fetcher = await make_fetcher()
+    await get(fetcher, url, policies[url].request)
+    await get(fetcher, origin.url("open?second"), policies[origin.url("open?second")].request)
+    [(_, first), (_, second)] = origin.seen
+    assert first["X-Desk"] == "feed"
+    assert first["Accept-Language"] == "id"
+    assert first["User-Agent"] == "Wire reader/1.0"
+    assert second["x-desk"] == "default"
+    assert second["User-Agent"] == "Desk monitor (desk@example.org)"
+
+
+async def test_a_page_fetch_merges_its_own_accept_over_the_feeds_request(
+    make_fetcher: MakeFetcher, origin: Origin
+) -> None:
+    """The page fetcher's way: the feed's credentials, and its own Accept header."""
+    policy = policy_for(
+        origin.url("basic"), auth={"type": "basic", "user": "desk", "password": PASSWORD}
+    )
+    page = policy.request.with_headers({"accept": "text/html"})
+    result = await get(await make_fetcher(), origin.url("basic"), page)
+    assert result.status == 200
+    [(_, headers)] = origin.seen
+    assert headers["Accept"] == "text/html"
+    assert headers["Authorization"] == basic("desk", PASSWORD)
+
+
+async def test_credentials_never_follow_a_redirect_to_another_origin(
+    make_fetcher: MakeFetcher, origin: Origin, elsewhere: Origin
+) -> None:
+    """``Authorization`` (aiohttp drops it) and the extra headers (newsmon drops them) stay with
+    the feed's origin; content negotiation and the user agent follow the redirect."""
+    target = elsewhere.url("open")
+    url = origin.url(f"away?to={target}")
+    policy = policy_for(
+        url,
+        auth={"type": "basic", "user": "desk", "password": PASSWORD},
+        headers={"X-Api-Key": API_KEY, "Accept-Language": "id"},
+        user_agent="Wire reader/1.0",
+    )
+    result = await get(await make_fetcher(), url, policy.request, allow_private=True)
+    assert result.url == target
+    [(_, first)] = origin.seen
+    [(_, second)] = elsewhere.seen
+    assert first["Authorization"] == basic("desk", PASSWORD)
+    assert first["X-Api-Key"] == API_KEY
+    assert "Authorization" not in second
+    assert "X-Api-Key" not in second
+    assert second["Accept-Language"] == "id"
+    assert second["User-Agent"] == "Wire reader/1.0"
+
+
+async def test_a_same_origin_redirect_keeps_the_credentials(
+    make_fetcher: MakeFetcher, origin: Origin
+) -> None:
+    url = origin.url(f"away?to={origin.url('basic')}")
+    policy = policy_for(url, auth={"type": "basic", "user": "desk", "password": PASSWORD})
+    result = await get(await make_fetcher(), url, policy.request)
+    assert result.status == 200
+    assert origin.paths()[-1] == "/basic"
