@@ -326,3 +326,143 @@ async def test_a_same_origin_redirect_keeps_the_credentials(
     result = await get(await make_fetcher(), url, policy.request)
     assert result.status == 200
     assert origin.paths()[-1] == "/basic"
+
+
+# --- which way they go: the proxy --------------------------------------------------------------
+
+
+async def test_the_proxy_setting_carries_the_fetches_with_its_credentials(
+    make_fetcher: MakeFetcher, origin: Origin, proxy: ForwardProxy, seed_feed: bytes
+) -> None:
+    """``defaults.proxy`` with a user and password: the fetch goes through the proxy (whose
+    own loopback address is allowed), with Proxy-Authorization, and the feed's auth still
+    reaches the origin."""
+    routes = ProxyRoutes.configured(proxy.url.replace("://", f"://desk:{PROXY_PASSWORD}@"), None)
+    policy = policy_for(
+        origin.url("basic"), auth={"type": "basic", "user": "desk", "password": PASSWORD}
+    )
+    result = await get(await make_fetcher(proxies=routes), origin.url("basic"), policy.request)
+    assert result.body == seed_feed
+    assert proxy.carried == [(origin.url("basic"), basic("desk", PROXY_PASSWORD))]
+    assert origin.paths() == ["/basic"]
+
+
+async def test_http_proxy_from_the_environment_carries_the_fetches(
+    make_fetcher: MakeFetcher, origin: Origin, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    fetcher = await make_fetcher()
+    assert (await get(fetcher, origin.url("open"))).status == 200
+    assert proxy.targets() == [origin.url("open")]
+
+
+async def test_no_proxy_sends_its_hosts_direct(
+    make_fetcher: MakeFetcher, origin: Origin, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_PROXY from the environment, and ``no_proxy:`` in the config, which wins over it."""
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "example.org,127.0.0.1")
+    assert (await get(await make_fetcher(), origin.url("open"))).status == 200
+    assert proxy.carried == []
+    configured = ProxyRoutes.configured(None, ["127.0.0.9"])
+    assert (await get(await make_fetcher(proxies=configured), origin.url("open"))).status == 200
+    assert proxy.targets() == [origin.url("open")]
+    assert len(origin.seen) == 2
+
+
+async def test_the_proxy_setting_wins_over_the_environment(
+    make_fetcher: MakeFetcher, origin: Origin, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment proxy that is down does not matter when the config names another one,
+    or says ``direct``."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.3:9")
+    with pytest.raises(FetchError, match="127.0.0.3"):
+        await get(await make_fetcher(), origin.url("open"))
+    configured = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
+    assert (await get(configured, origin.url("open"))).status == 200
+    assert proxy.targets() == [origin.url("open")]
+    direct = await make_fetcher(proxies=ProxyRoutes.configured("direct", None))
+    assert (await get(direct, origin.url("open"))).status == 200
+    assert len(proxy.carried) == 1
+    assert len(origin.seen) == 2
+
+
+async def test_every_hop_through_the_proxy_carries_its_credentials(
+    make_fetcher: MakeFetcher, origin: Origin, elsewhere: Origin, proxy: ForwardProxy
+) -> None:
+    """aiohttp drops Proxy-Authorization on a redirect to another origin; the proxy still
+    needs it for the next hop, and gets it."""
+    routes = ProxyRoutes.configured(proxy.url.replace("://", f"://desk:{PROXY_PASSWORD}@"), None)
+    url = origin.url(f"away?to={elsewhere.url('open')}")
+    result = await get(await make_fetcher(proxies=routes), url, allow_private=True)
+    assert result.url == elsewhere.url("open")
+    credentials = basic("desk", PROXY_PASSWORD)
+    assert proxy.carried == [(url, credentials), (elsewhere.url("open"), credentials)]
+    assert "Proxy-Authorization" not in elsewhere.seen[0][1]
+
+
+# --- the address guard through the proxy -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://127.0.0.2:{port}/open", "http://169.254.169.254/x", "http://[::ffff:127.0.0.2]/x"],
+)
+async def test_a_private_target_is_refused_before_the_proxy_is_asked(
+    make_fetcher: MakeFetcher, elsewhere: Origin, proxy: ForwardProxy, target: str
+) -> None:
+    """The proxy would reach anything: the guard refuses a non-public target itself."""
+    url = target.format(port=elsewhere.base.rsplit(":", 1)[1])
+    fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
+    with pytest.raises(AddressRefused, match="not a public address") as refused:
+        await get(fetcher, url)
+    assert refused.value.kind == "refused"
+    assert proxy.carried == []
+    assert elsewhere.seen == []
+
+
+async def test_a_name_is_resolved_and_checked_before_the_proxy_is_asked(
+    origin: Origin, proxy: ForwardProxy
+) -> None:
+    """With the real classifier: ``localhost`` is resolved by the guard, to loopback, and
+    refused."""
+    session = make_session(concurrency=2, per_host=2, user_agent=None)
+    try:
+        fetcher = Fetcher(session, 1024 * 1024, proxies=ProxyRoutes.configured(proxy.url, None))
+        port = origin.base.rsplit(":", 1)[1]
+        with pytest.raises(AddressRefused, match="localhost through the proxy: 127.0.0.1"):
+            await get(fetcher, f"http://localhost:{port}/open")
+        assert proxy.carried == []
+    finally:
+        await session.close()
+
+
+async def test_a_redirect_to_a_private_address_is_refused_through_the_proxy(
+    make_fetcher: MakeFetcher, origin: Origin, elsewhere: Origin, proxy: ForwardProxy
+) -> None:
+    """Each hop is checked: the public feed's redirect to 127.0.0.2 never reaches the proxy."""
+    url = origin.url(f"away?to={elsewhere.url('open')}")
+    fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
+    with pytest.raises(AddressRefused, match="127.0.0.2"):
+        await get(fetcher, url)
+    assert proxy.targets() == [url]
+    assert elsewhere.seen == []
+
+
+async def test_allow_private_reaches_a_private_target_through_the_proxy(
+    make_fetcher: MakeFetcher, elsewhere: Origin, proxy: ForwardProxy
+) -> None:
+    fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
+    result = await get(fetcher, elsewhere.url("open"), allow_private=True)
+    assert result.status == 200
+    assert proxy.targets() == [elsewhere.url("open")]
+
+
+async def test_an_unresolvable_target_is_refused_through_the_proxy(
+    make_fetcher: MakeFetcher, proxy: ForwardProxy
+) -> None:
+    """A name the guard cannot resolve cannot be checked, so the proxy is not asked."""
+    fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
+    with pytest.raises(FetchError, match="cannot resolve no-such-host.invalid"):
+        await get(fetcher, "http://no-such-host.invalid/feed")
+    assert proxy.carried == []

@@ -173,6 +173,7 @@ class Fetcher:
         headers = _request_headers(options, etag, last_modified)
         route = self.proxies.route(url)
         permit = Permit(allow_private, url, route is not None, origin_only(dict(options.headers)))
+        permit.proxy_headers = route.headers if route else {}
         token = PERMIT.set(permit)
         try:
             # The deadline starts once it is this feed's turn at its host: waiting behind a
@@ -234,7 +235,7 @@ class Fetcher:
             max_redirects=MAX_REDIRECTS + 1,  # aiohttp gives up at the N-th redirect itself
             ssl=_private_ssl() if allow_private else True,
             proxy=route.proxy if route else None,
-            proxy_headers=route.headers if route else None,
+            proxy_headers=dict(route.headers) if route else None,  # for CONNECT; aiohttp adds to it
         ) as resp:
             kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
             final = str(resp.url)

@@ -24,7 +24,7 @@ import asyncio
 import errno
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -49,6 +49,7 @@ class Permit:
     url: str = ""
     via_proxy: bool = False
     origin_only: frozenset[str] = frozenset()
+    proxy_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     refused: list[str] = field(default_factory=list)
 
     @property
@@ -91,16 +92,22 @@ def guarded_socket_factory(
 
 
 def request_guard(classify: Classifier = classify_address) -> ClientMiddlewareType:
-    """A client middleware, run for each hop: drops origin-only headers on another origin, and
-    checks a proxied hop's target addresses (:func:`check_target`)."""
+    """A client middleware, run for each hop: drops origin-only headers on another origin,
+    checks a proxied hop's target addresses (:func:`check_target`) and gives it the proxy's
+    credentials."""
 
     async def guard(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         permit = PERMIT.get()
         if permit is not None and request.url.origin() != permit.origin:
             for name in permit.origin_only:
                 request.headers.popall(name, None)
-        if request.proxy is not None and (permit is None or not permit.allow_private):
-            await check_target(request.url, classify, permit or Permit(False, str(request.url)))
+        if request.proxy is not None:
+            if permit is None or not permit.allow_private:
+                await check_target(request.url, classify, permit or Permit(False, str(request.url)))
+            if permit is not None and not request.is_ssl():
+                # A plain-http request goes to the proxy as it is: its Proxy-Authorization
+                # travels with it, on every hop (aiohttp sends ``proxy_headers`` on CONNECT only).
+                request.headers.update(permit.proxy_headers)
         return await handler(request)
 
     return guard
