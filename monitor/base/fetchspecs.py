@@ -13,10 +13,11 @@ import base64
 import contextlib
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, StrictStr
 
-from monitor.base.fields import Model, SecretURL
+from monitor.base.fields import HttpURL, Model, SecretURL
 from monitor.base.types import RequestOptions
 
 # RFC 9110 field names are tokens.
@@ -49,6 +50,18 @@ def _header_value(value: SecretStr) -> SecretStr:
 HeaderName = Annotated[StrictStr, Field(pattern=HEADER_NAME), AfterValidator(_header_name)]
 HeaderValue = Annotated[SecretStr, AfterValidator(_header_value)]
 Headers = Mapping[HeaderName, HeaderValue]
+
+
+def _no_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # A feed's URL is logged and shown everywhere: a password in it would be too.
+        raise ValueError("a feed URL cannot carry a user or password: write them in auth:")
+    return url
+
+
+# A feed's URL: http(s), with no credentials in it.
+FeedURL = Annotated[HttpURL, AfterValidator(_no_credentials)]
 
 
 def _user(value: str) -> str:
@@ -128,6 +141,7 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "FeedAuth",
+    "FeedURL",
     "HeaderName",
     "HeaderValue",
     "Headers",

@@ -25,11 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.base.fetchspecs import FeedAuth, Headers, Proxy, has_header, request_options
+from monitor.base.fetchspecs import FeedAuth, FeedURL, Headers, Proxy, has_header, request_options
 from monitor.base.fields import (
     Backfill,
     Duration,
-    HttpURL,
     Model,
     Name,
     Size,
@@ -100,7 +99,7 @@ class Defaults(Model):
 
 
 class FeedSpec(Model):
-    url: HttpURL
+    url: FeedURL
     name: StrictStr | None = None
     tags: tuple[StrictStr, ...] = ()
     interval: Duration | None = None
