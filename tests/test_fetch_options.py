@@ -22,14 +22,16 @@ import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from monitor.base.errors import AddressRefused, FetchError, HTTPStatusError
+from monitor.base.errors import AddressRefused, ConfigError, FetchError, HTTPStatusError
 from monitor.base.settings import FeedPolicy, Settings, feed_policies
 from monitor.base.types import FetchResult, RequestOptions
 from monitor.config import load_config
+from monitor.config.secrets import secret_problems
 from monitor.stages.addresses import classify_address
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.proxy import ProxyRoutes
-from tests.conftest import FakeClock, run_once
+from tests.configs import rule, webhook
+from tests.conftest import FakeClock, Receiver, run_once
 from tests.test_cli import newsmon
 
 PASSWORD = "wire-password-s3cret"
@@ -112,7 +114,8 @@ class ForwardProxy:
         return self
 
     async def stop(self) -> None:
-        assert self.runner and self.session
+        assert self.runner
+        assert self.session
         await self.runner.cleanup()
         await self.session.close()
 
@@ -376,7 +379,7 @@ async def test_the_proxy_setting_wins_over_the_environment(
     """An environment proxy that is down does not matter when the config names another one,
     or says ``direct``."""
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.3:9")
-    with pytest.raises(FetchError, match="127.0.0.3"):
+    with pytest.raises(FetchError, match=r"127\.0\.0\.3"):
         await get(await make_fetcher(), origin.url("open"))
     configured = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
     assert (await get(configured, origin.url("open"))).status == 200
@@ -429,7 +432,7 @@ async def test_a_name_is_resolved_and_checked_before_the_proxy_is_asked(
     try:
         fetcher = Fetcher(session, 1024 * 1024, proxies=ProxyRoutes.configured(proxy.url, None))
         port = origin.base.rsplit(":", 1)[1]
-        with pytest.raises(AddressRefused, match="localhost through the proxy: 127.0.0.1"):
+        with pytest.raises(AddressRefused, match=r"localhost through the proxy: 127\.0\.0\.1"):
             await get(fetcher, f"http://localhost:{port}/open")
         assert proxy.carried == []
     finally:
@@ -442,7 +445,7 @@ async def test_a_redirect_to_a_private_address_is_refused_through_the_proxy(
     """Each hop is checked: the public feed's redirect to 127.0.0.2 never reaches the proxy."""
     url = origin.url(f"away?to={elsewhere.url('open')}")
     fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
-    with pytest.raises(AddressRefused, match="127.0.0.2"):
+    with pytest.raises(AddressRefused, match=r"127\.0\.0\.2"):
         await get(fetcher, url)
     assert proxy.targets() == [url]
     assert elsewhere.seen == []
@@ -462,6 +465,169 @@ async def test_an_unresolvable_target_is_refused_through_the_proxy(
 ) -> None:
     """A name the guard cannot resolve cannot be checked, so the proxy is not asked."""
     fetcher = await make_fetcher(proxies=ProxyRoutes.configured(proxy.url, None))
-    with pytest.raises(FetchError, match="cannot resolve no-such-host.invalid"):
+    with pytest.raises(FetchError, match=r"cannot resolve no-such-host\.invalid"):
         await get(fetcher, "http://no-such-host.invalid/feed")
     assert proxy.carried == []
+
+
+# --- the config: what is refused, what check reports -------------------------------------------
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_bad_fetch_options_are_refused_at_their_place_without_echoing_a_secret(
+    write_config: Any,
+) -> None:
+    path = write_config(f"""\
+feeds:
+  - url: https://wire.example/a
+    headers: {{Host: wire.example, X-Api-Key: "{API_KEY}\\nX-Injected: 1"}}
+  - url: https://wire.example/b
+    headers: {{Authorization: Bearer x}}
+    auth: {{type: bearer, token: {TOKEN}}}
+  - url: https://desk:{PASSWORD}@wire.example/c
+  - url: https://wire.example/d
+    auth: {{type: digest, user: desk, password: {PASSWORD}}}
+  - url: https://wire.example/e
+    auth: {{type: basic, user: "a:b", password: {PASSWORD}}}
+defaults:
+  proxy: socks5://127.0.0.1:1080
+""")
+    found = problems_of(path)
+    name = str(path)
+    assert [p.removeprefix(name) for p in found] == [
+        ":3:21: feeds[0].headers.Host: header Host cannot be set here: it is the URL's",
+        ":3:46: feeds[0].headers.X-Api-Key: a header value cannot hold a line break or a NUL",
+        ":4:5: feeds[1]: give either auth: or an Authorization header, not both",
+        ":7:10: feeds[2].url: a feed URL cannot carry a user or password: write them in auth:",
+        ":9:11: feeds[3].auth: Input tag 'digest' found using 'type' does not match any of the"
+        " expected tags: 'basic', 'bearer'",
+        ":11:31: feeds[4].auth.user: a basic-auth user cannot contain ':' (RFC 7617)",
+        ":13:10: defaults.proxy: a proxy is an http(s) URL (http://host:port), or direct for none",
+    ]
+    text = "\n".join(found)
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_fetch_secrets_in_a_file_others_can_read_are_reported(
+    write_config: Any, tmp_path: Path
+) -> None:
+    """Feed auth and credential headers (in the main file and in included feed files), the
+    defaults' headers and the proxy's password, like the sinks' secrets; a
+    ``${credential:...}`` is not written in the file, and Accept-Language is no credential."""
+    (tmp_path / "wire.yaml").write_text(
+        f"feeds:\n  - url: https://wire.example/inc\n    auth: {{type: bearer, token: {TOKEN}}}\n"
+    )
+    path = write_config(f"""\
+include: wire.yaml
+defaults:
+  proxy: http://desk:{PROXY_PASSWORD}@proxy.example:3128
+  headers: {{Accept-Language: id, X-Desk-Token: {API_KEY}}}
+feeds:
+  - url: https://wire.example/a
+    name: Wire
+    auth: {{type: basic, user: desk, password: {PASSWORD}}}
+    headers: {{X-Api-Key: {API_KEY}}}
+  - url: https://wire.example/b
+    auth: {{type: bearer, token: '${{credential:wire-token}}'}}
+""")
+    path.chmod(0o644)
+    (tmp_path / "wire.yaml").chmod(0o644)
+    found = [str(p).split(" is written")[0] for p in secret_problems(path)]
+    assert found == [
+        f"{path}:3:10: the proxy URL's password",
+        f"{path}:4:48: defaults: header X-Desk-Token",
+        f"{path}:8:47: feed 'Wire': auth password",
+        f"{path}:9:26: feed 'Wire': header X-Api-Key",
+        f"{tmp_path / 'wire.yaml'}:3:33: feed 'wire.example': auth token",
+    ]
+    path.chmod(0o600)
+    (tmp_path / "wire.yaml").chmod(0o600)
+    assert secret_problems(path) == []
+
+
+# --- the daemon: wired through, and never telling ----------------------------------------------
+
+
+async def test_the_daemon_fetches_with_the_feeds_auth_through_the_configured_proxy(
+    write_config: Any, origin: Origin, proxy: ForwardProxy, receiver: Receiver, clock: FakeClock
+) -> None:
+    config = write_config(
+        defaults={"proxy": proxy.url, "backfill": "all"},
+        feeds=[
+            {
+                "url": origin.url("basic"),
+                "auth": {"type": "basic", "user": "desk", "password": PASSWORD},
+            }
+        ],
+        rules=[rule("belarus", "Belarus*")],
+        sinks={"hook": webhook(receiver.url, retries=[])},
+    )
+    summary = await run_once(config, clock)
+    assert summary.feeds == {"ok": 1}
+    assert proxy.targets() == [origin.url("basic")]
+    assert [path for path, _ in origin.seen] == ["/basic"]
+    assert len(receiver.requests) == 1
+
+
+async def test_no_fetch_secret_appears_in_any_output_of_a_failing_run(
+    write_config: Any, tmp_path: Path, origin: Origin, elsewhere: Origin
+) -> None:
+    """A wrong password (401), a refused connection with a key header, and a dead proxy with a
+    password: the debug log, the summary and the commands' output never carry a secret."""
+    feeds = [
+        {
+            "url": origin.url("basic"),
+            "auth": {"type": "basic", "user": "desk", "password": "wrong-" + PASSWORD},
+        },
+        {"url": "http://127.0.0.1:9/feed", "headers": {"X-Api-Key": API_KEY}},
+        {"url": elsewhere.url("bearer"), "auth": {"type": "bearer", "token": TOKEN}},
+    ]
+    config = write_config(
+        defaults={"proxy": f"http://desk:{PROXY_PASSWORD}@127.0.0.3:9", "no_proxy": ["127.0.0.1"]},
+        feeds=feeds,
+    )
+    _, out, err = await newsmon(
+        "run", "--once", "--json", "--log-level", "debug", "--config", str(config)
+    )
+    assert json.loads(out)["feeds"] == {"error": 3}, err
+    outputs = [out, err]
+    for command in (
+        ["check"],
+        ["feeds"],
+        ["--json", "feeds"],
+        ["status", "--json"],
+        ["feeds", "export"],
+    ):
+        _, out, err = await newsmon(*command, "--config", str(config))
+        outputs += [out, err]
+    text = "\n".join(outputs)
+    assert "HTTP 401" in text
+    assert "127.0.0.3:9" in text  # the dead proxy is named, its password is not
+    for secret in (*SECRETS, "wrong-" + PASSWORD):
+        assert secret not in text
+
+
+async def test_a_failing_fetch_logs_no_secret(
+    write_config: Any, origin: Origin, clock: FakeClock
+) -> None:
+    """In-process, the captured log events of a 401 and a timeout through a dead proxy."""
+    config = write_config(
+        defaults={"proxy": f"http://desk:{PROXY_PASSWORD}@127.0.0.3:9", "no_proxy": ["127.0.0.1"]},
+        feeds=[
+            {"url": origin.url("key"), "headers": {"X-Api-Key": "not-" + API_KEY}},
+            {"url": "http://127.0.0.2:9/feed", "auth": {"type": "bearer", "token": TOKEN}},
+        ],
+    )
+    with capture_logs() as events:
+        summary = await run_once(config, clock)
+    assert summary.feeds == {"error": 2}
+    text = repr(events)
+    assert "HTTP 401" in text
+    for secret in (*SECRETS, "not-" + API_KEY):
+        assert secret not in text

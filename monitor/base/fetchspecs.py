@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, StrictStr
 
-from monitor.base.fields import HttpURL, Model, SecretURL
+from monitor.base.fields import HttpURL, Model
 from monitor.base.types import RequestOptions
 
 # RFC 9110 field names are tokens.
@@ -87,8 +87,18 @@ class BearerAuth(Model):
 
 FeedAuth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
 
+
+def _proxy(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    parts = urlsplit(text)
+    if text != "direct" and (parts.scheme not in ("http", "https") or not parts.hostname):
+        # never echo it: it may hold a password
+        raise ValueError("a proxy is an http(s) URL (http://host:port), or direct for none")
+    return value
+
+
 # ``proxy: direct`` ignores the environment's proxy; a URL (credentials allowed) is the proxy.
-Proxy = Literal["direct"] | SecretURL
+Proxy = Annotated[SecretStr, AfterValidator(_proxy)]
 
 
 def authorization(auth: BasicAuth | BearerAuth) -> str:
