@@ -23,12 +23,15 @@ from aiohttp import web
 from structlog.testing import capture_logs
 
 from monitor.base.errors import AddressRefused, ConfigError, FetchError, HTTPStatusError
+from monitor.base.fetchspecs import secret_values
 from monitor.base.settings import FeedPolicy, Settings, feed_policies
 from monitor.base.types import FetchResult, RequestOptions
 from monitor.config import load_config
 from monitor.config.secrets import secret_problems
 from monitor.stages.addresses import classify_address
 from monitor.stages.fetch import Fetcher, make_session
+from monitor.stages.fetch import _translate as translate_fetch_error
+from monitor.stages.guard import Permit
 from monitor.stages.proxy import ProxyRoutes
 from tests.configs import rule, webhook
 from tests.conftest import FakeClock, Receiver, run_once
@@ -329,6 +332,25 @@ async def test_a_same_origin_redirect_keeps_the_credentials(
     result = await get(await make_fetcher(), url, policy.request)
     assert result.status == 200
     assert origin.paths()[-1] == "/basic"
+
+
+def test_every_credential_is_known_to_the_redaction_of_fetch_errors() -> None:
+    """Messages of fetch errors pass through a redaction of the fetch's secrets: whatever a
+    library puts in its exception text (here a stand-in that echoes them), they come out as
+    ``***``."""
+    policy = policy_for(
+        "https://wire.example/f",
+        auth={"type": "basic", "user": "desk", "password": PASSWORD},
+        headers={"X-Api-Key": API_KEY},
+    )
+    route = ProxyRoutes.configured(f"http://desk:{PROXY_PASSWORD}@proxy.example:3128", None)
+    secrets = (*secret_values(policy.request), *route.secrets)
+    echoed = (PASSWORD, API_KEY, PROXY_PASSWORD, basic("desk", PASSWORD))
+    leaky = aiohttp.ClientPayloadError(" ".join(echoed))
+    error = translate_fetch_error("https://wire.example/f", leaky, 5, Permit(False), secrets)
+    assert error.message == "broken response body: *** *** *** Basic ***"
+    bearer = policy_for("https://wire.example/f", auth={"type": "bearer", "token": TOKEN})
+    assert TOKEN in secret_values(bearer.request)
 
 
 # --- which way they go: the proxy --------------------------------------------------------------
