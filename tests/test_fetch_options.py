@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
 
+from monitor.app.reload import restart_needed
 from monitor.base.errors import AddressRefused, ConfigError, FetchError, HTTPStatusError
 from monitor.base.fetchspecs import secret_values
 from monitor.base.settings import FeedPolicy, Settings, feed_policies
@@ -571,6 +572,18 @@ feeds:
     path.chmod(0o600)
     (tmp_path / "wire.yaml").chmod(0o600)
     assert secret_problems(path) == []
+
+
+def test_a_reload_applies_headers_and_user_agent_and_names_the_proxy_for_a_restart() -> None:
+    """Feed policies are resolved again on reload, so the request options change with it; the
+    proxy belongs to the session, which lives until the next start."""
+    feeds = [{"url": "https://wire.example/f"}]
+    old = Settings.model_validate({"feeds": feeds})
+    new = Settings.model_validate(
+        {"defaults": {"user_agent": "Desk/2", "proxy": "http://proxy.example:3128"}, "feeds": feeds}
+    )
+    assert restart_needed(old, new) == ["defaults.proxy"]
+    assert feed_policies(new)["https://wire.example/f"].request.user_agent == "Desk/2"
 
 
 # --- the daemon: wired through, and never telling ----------------------------------------------
