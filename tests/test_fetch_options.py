@@ -426,12 +426,37 @@ async def test_every_hop_through_the_proxy_carries_its_credentials(
     assert proxy.carried == [(url, credentials), (elsewhere.url("open"), credentials)]
 
 
+def test_each_scheme_takes_its_own_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTPS_PROXY for https URLs, HTTP_PROXY for http ones (lower case names too), NO_PROXY's
+    domain suffixes and host:port entries; ``defaults.proxy`` serves both schemes."""
+    monkeypatch.setenv("https_proxy", "http://tls-proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".internal.example, feeds.example:8080")
+    routes = ProxyRoutes.from_environment()
+    assert str(getattr(routes.route("https://wire.example/f"), "proxy", None)) == (
+        "http://tls-proxy.example:3128"
+    )
+    assert routes.route("http://wire.example/f") is None
+    assert routes.route("https://a.internal.example/f") is None
+    assert routes.route("https://feeds.example:8080/f") is None
+    assert routes.route("https://feeds.example/f") is not None
+    both = ProxyRoutes.configured("http://proxy.example:3128", None)
+    assert both.route("http://wire.example/f") is not None
+    assert both.route("https://a.internal.example/f") is None  # NO_PROXY still applies
+
+
 # --- the address guard through the proxy -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "target",
-    ["http://127.0.0.2:{port}/open", "http://169.254.169.254/x", "http://[::ffff:127.0.0.2]/x"],
+    [
+        "http://127.0.0.2:{port}/open",
+        "http://169.254.169.254/x",
+        "http://[::ffff:127.0.0.2]/x",
+        "https://127.0.0.2:{port}/open",  # refused before any CONNECT
+    ],
 )
 async def test_a_private_target_is_refused_before_the_proxy_is_asked(
     make_fetcher: MakeFetcher, elsewhere: Origin, proxy: ForwardProxy, target: str
