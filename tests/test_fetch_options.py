@@ -1,6 +1,7 @@
 """What a feed's requests carry (``headers:``, ``user_agent:``, ``auth:``) and which way they
 go (``defaults.proxy``, ``HTTP_PROXY`` / ``NO_PROXY``), over loopback: a server that demands
-credentials, a small forward proxy, and the address guard through that proxy.
+credentials, a small forward proxy (absolute-form GET for ``http://``, and a CONNECT tunnel
+for ``https://``), and the address guard through the proxy.
 
 127.0.0.1 plays a public host (the injected classifier); 127.0.0.2 and 127.0.0.3 are other,
 loopback (non-public) hosts. The proxy listens on 127.0.0.3: its own address is allowed because
@@ -12,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +143,50 @@ class ForwardProxy:
                 status=answer.status,
                 headers={k: v for k, v in answer.headers.items() if k.lower() in kept},
             )
+
+
+@dataclass
+class TunnelProxy:
+    """A CONNECT proxy (for ``https://`` URLs): it records each tunnel's target and
+    Proxy-Authorization, then pipes bytes both ways without seeing inside the TLS."""
+
+    host: str = "127.0.0.3"
+    carried: list[tuple[str, str | None]] = field(default_factory=list)
+    url: str = ""
+    server: asyncio.Server | None = None
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def start(self) -> TunnelProxy:
+        self.server = await asyncio.start_server(self._handle, self.host, 0)
+        self.url = f"http://{self.host}:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def stop(self) -> None:
+        assert self.server
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        method, target, _ = head[0].split(" ")
+        fields = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+        self.carried.append((target, fields.get("Proxy-Authorization")))
+        assert method == "CONNECT"
+        host, port = target.rsplit(":", 1)
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+        self.writers += [writer, upstream_writer]
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
 
 @pytest.fixture(autouse=True)
@@ -446,6 +493,54 @@ def test_each_scheme_takes_its_own_proxy_from_the_environment(
     assert both.route("https://a.internal.example/f") is None  # NO_PROXY still applies
 
 
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.slow
+async def test_an_https_feed_goes_through_the_proxy_in_a_connect_tunnel(
+    write_config: Any, certificate: tuple[Path, Path], seed_feed: bytes
+) -> None:
+    """HTTPS_PROXY from the environment: the daemon opens a CONNECT tunnel through the proxy
+    (its credentials on the CONNECT, not inside the TLS), and the feed's bearer token reaches
+    the origin inside it (the daemon trusts the test certificate through SSL_CERT_FILE)."""
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    origin = Origin(seed_feed)
+    app = web.Application()
+    app.router.add_get("/{path:.*}", origin._handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}/bearer"
+    tunnel = await TunnelProxy().start()
+    try:
+        config = write_config(feeds=[{"url": url, "auth": {"type": "bearer", "token": TOKEN}}])
+        proxy_url = tunnel.url.replace("://", f"://desk:{PROXY_PASSWORD}@")
+        env = {"HTTPS_PROXY": proxy_url, "SSL_CERT_FILE": str(cert)}
+        _, out, err = await newsmon("run", "--once", "--json", "--config", str(config), env=env)
+    finally:
+        await tunnel.stop()
+        await runner.cleanup()
+    assert json.loads(out)["feeds"] == {"ok": 1}, err
+    assert tunnel.carried == [(url.split("/")[2], basic("desk", PROXY_PASSWORD))]
+    [(path, headers)] = origin.seen
+    assert path == "/bearer"
+    assert headers["Authorization"] == f"Bearer {TOKEN}"
+    assert "Proxy-Authorization" not in headers
+
+
 # --- the address guard through the proxy -------------------------------------------------------
 
 
@@ -635,6 +730,7 @@ async def test_the_daemon_fetches_with_the_feeds_auth_through_the_configured_pro
     assert len(receiver.requests) == 1
 
 
+@pytest.mark.slow
 async def test_no_fetch_secret_appears_in_any_output_of_a_failing_run(
     write_config: Any, tmp_path: Path, origin: Origin, elsewhere: Origin
 ) -> None:
