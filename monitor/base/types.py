@@ -8,6 +8,7 @@ as :class:`Alert` for the dispatcher. All are frozen: stages hand data on, they 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -139,6 +140,29 @@ class FeedForUpdate:
     @property
     def fetch_url(self) -> str:
         return self.effective_url or self.url
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """What a fetch adds to the session's request: extra headers (any ``Authorization`` a
+    feed's ``auth:`` computed already among them) and a user agent (None: the session's).
+
+    The header values may be credentials: they are left out of ``repr`` and never logged. A
+    caller that needs its own header (the page fetcher's ``Accept``) merges with
+    :meth:`with_headers`.
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    user_agent: str | None = None
+
+    def with_headers(self, headers: Mapping[str, str]) -> RequestOptions:
+        """These options with ``headers`` added, replacing any of the same name (any case)."""
+        names = {name.lower() for name in headers}
+        kept = {k: v for k, v in self.headers.items() if k.lower() not in names}
+        return RequestOptions({**kept, **headers}, self.user_agent)
+
+
+NO_OPTIONS = RequestOptions()
 
 
 @dataclass(frozen=True)
