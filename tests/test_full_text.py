@@ -43,6 +43,8 @@ class Site:
         self.delay: dict[str, float] = {}
         self.robots = "User-agent: *\nDisallow: /private/\n"
         self.feed = b""
+        self.authorization: str | None = None  # required of every request when set
+        self.seen: list[dict[str, str]] = []
         self.requests: list[str] = []
         self.runner: web.AppRunner | None = None
         self.base = ""
@@ -64,6 +66,9 @@ class Site:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
         self.requests.append(path)
+        self.seen.append(dict(request.headers))
+        if self.authorization and request.headers.get("Authorization") != self.authorization:
+            return web.Response(status=401)
         if path == "feed.xml":
             return web.Response(body=self.feed, content_type="application/rss+xml")
         if path == "robots.txt":
@@ -386,3 +391,31 @@ async def test_feeds_shows_the_pages_read_and_fallen_back_and_why(
     code, out, err = await newsmon("feeds", "--config", str(config))
     assert code == 0, err
     assert "article pages: 1 read, 1 fell back (1 http)" in out
+
+
+async def test_pages_are_fetched_with_the_feeds_credentials_and_their_own_accept(
+    write_config, state: str, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    seed_site(site)
+    site.authorization = "Basic bmV3c3Jvb206czNjcmV0"  # newsroom:s3cret
+    config = write_config(
+        state=state,
+        defaults={"backfill": "all", "full_text": "auto"},
+        feeds=[
+            {
+                "url": site.url("feed.xml"),
+                "language": "id",
+                "auth": {"type": "basic", "user": "newsroom", "password": "s3cret"},
+                "headers": {"X-Desk": "dunia"},
+            }
+        ],
+        rules=RULES,
+        sinks={"hook": webhook(receiver.url)},
+    )
+    await run_once(config, clock)
+    assert sorted(_by_rule(receiver)) == ["belarus", "sanksi"]
+    page = site.seen[site.requests.index("berita/belarus")]
+    assert page["X-Desk"] == "dunia"
+    assert page["Accept"].startswith("text/html")
+    robots = site.seen[site.requests.index("robots.txt")]
+    assert robots["Authorization"] == site.authorization

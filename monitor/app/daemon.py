@@ -53,6 +53,7 @@ from monitor.flow.retention import prune
 from monitor.stages.digests import digest_trigger
 from monitor.stages.fetch import Fetcher, make_session
 from monitor.stages.parse import ParsePool, Parser
+from monitor.stages.proxy import proxy_routes
 from monitor.stages.sinks import build_sinks
 from monitor.stages.sinks.http import make_sink_session
 from monitor.store import Leases, Store
@@ -129,7 +130,7 @@ class Daemon:
         stack.push_async_callback(session.close)
         self.sink_session = make_sink_session()  # each sink's lane bounds its connections
         stack.push_async_callback(self.sink_session.close)
-        fetcher = Fetcher(session, defaults.max_body, defaults.per_host)
+        fetcher = Fetcher(session, defaults.max_body, defaults.per_host, proxy_routes(defaults))
         self.admission = Admission(defaults.concurrency, fetcher.host_turn, self._release)
         self.recorder = PollRecorder(self.store, self.node)
         stack.push_async_callback(self.recorder.drain)

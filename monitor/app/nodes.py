@@ -2,7 +2,7 @@
 
 The config fingerprint covers what every node must agree on (feeds, rules, groups, words,
 sinks, and the feed defaults) and leaves out what is the node's own (its id, store URL, HTTP
-listener, parse workers and memory, fetch concurrency, log level).
+listener, parse workers and memory, fetch concurrency, proxy, log level).
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ from monitor.store import Leases, NodeBeat, NodeState, Store
 
 log = structlog.get_logger("newsmon")
 
-NODE_LOCAL_DEFAULTS = ("parse_workers", "parse_memory", "concurrency", "per_host", "per_sink")
+NODE_LOCAL_DEFAULTS = (
+    "parse_workers",
+    "parse_memory",
+    "concurrency",
+    "per_host",
+    "per_sink",
+    "proxy",  # each node reaches the web its own way
+    "no_proxy",
+)
 
 
 def config_fingerprint(settings: Settings) -> str:

@@ -23,13 +23,16 @@ from monitor.config import LoadedConfig, load_config
 log = structlog.get_logger("newsmon")
 
 WATCH_INTERVAL = 0.5
-# Settings a running daemon cannot change: its store, its node identity, its HTTP pool.
+# Settings a running daemon cannot change: its store, its node identity, its HTTP pool and
+# proxies. (``defaults.user_agent`` reaches each fetch through the feeds' policies: a reload
+# applies it.)
 RESTART_SETTINGS = (
     "state",
     "node_id",
     "defaults.concurrency",
     "defaults.per_host",
-    "defaults.user_agent",
+    "defaults.proxy",
+    "defaults.no_proxy",
     "http.listen",
     "nodes",
 )

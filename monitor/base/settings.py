@@ -3,7 +3,8 @@
 Every model forbids unknown keys (a misspelt key is an error at its line, not a silently ignored
 setting) and is immutable: a running daemon swaps a whole new ``Settings`` on reload, it never
 patches one in place. The value types are in :mod:`monitor.base.fields`, the sinks' models
-in :mod:`monitor.base.sinkspecs`.
+in :mod:`monitor.base.sinkspecs`, what requests carry (headers, auth, proxy) in
+:mod:`monitor.base.fetchspecs`, the store's upkeep in :mod:`monitor.base.storespecs`.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.base.fetchspecs import FeedAuth, FeedURL, Headers, Proxy, has_header, request_options
 from monitor.base.fields import (
     Backfill,
     Duration,
     FullTextMode,
-    HttpURL,
     Model,
     Name,
     Size,
@@ -48,6 +49,8 @@ from monitor.base.sinkspecs import (
     TelegramSinkSpec,
     WebhookSinkSpec,
 )
+from monitor.base.storespecs import NodesSpec, RetentionSpec
+from monitor.base.types import NO_OPTIONS, RequestOptions
 
 # Two texts whose sketches share this much (Jaccard) or more are one story (measured:
 # bench/stories.py); ``defaults.story_similarity`` overrides it.
@@ -56,49 +59,6 @@ SAME_STORY = 0.5
 # Seconds before attempts 2, 3, ... as Svix does: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 # (about 27.6 h in all, then the alert is dead).
 RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-
-
-class RetentionSpec(Model):
-    """How long the store keeps what it no longer needs (pruned once a day).
-
-    ``entries``: an entry its feed has not listed for this long loses its text, revisions and
-    matches, keeping its key and hashes (a tombstone: it can never be new again).
-    ``tombstones``: a tombstone not listed for this long goes. ``alerts``: a delivered alert
-    keeps its payload this long, then only the key that keeps it single. ``counts``: the hourly
-    counts behind ``newsmon status`` are kept this long.
-    """
-
-    entries: Duration = Field(90 * 86400.0, ge=86400)
-    tombstones: Duration = Field(365 * 86400.0, ge=86400)
-    alerts: Duration = Field(90 * 86400.0, ge=86400)
-    counts: Duration = Field(35 * 86400.0, ge=86400)
-
-    @model_validator(mode="after")
-    def _order(self) -> RetentionSpec:
-        if self.tombstones < self.entries:
-            raise ValueError("tombstones must be kept at least as long as entries")
-        return self
-
-
-class NodesSpec(Model):
-    """Running several nodes on one PostgreSQL: heartbeats and leases.
-
-    Each node writes a heartbeat every ``heartbeat``, renewing the leases it holds; a node
-    not seen for ``gone_after`` is shown as gone, and forgotten after ``forget_after``.
-    ``lease`` (default: long enough for the slowest poll, and 2 minutes for a delivery) is how
-    long a dead node's feeds and alerts wait before another node takes them.
-    """
-
-    heartbeat: Duration = Field(10.0, ge=0.1)
-    lease: Duration | None = Field(None, ge=0.5)
-    gone_after: Duration = Field(60.0, ge=1)
-    forget_after: Duration = Field(7 * 86400.0, ge=1)
-
-    @model_validator(mode="after")
-    def _renewed_in_time(self) -> NodesSpec:
-        if self.lease is not None and self.heartbeat * 2 > self.lease:
-            raise ValueError("nodes.lease must be at least twice nodes.heartbeat")
-        return self
 
 
 class Defaults(Model):
@@ -127,6 +87,9 @@ class Defaults(Model):
     per_sink: int = Field(4, ge=1, le=64)
     jitter: float = Field(0.1, ge=0.0, le=0.5)
     user_agent: StrictStr | None = None
+    headers: Headers = Field(default_factory=dict)
+    proxy: Proxy | None = None
+    no_proxy: tuple[StrictStr, ...] | None = None
     language: StrictStr | None = None
     retries: tuple[Duration, ...] = Field(RETRY_SCHEDULE, max_length=50)
     retry_after_max: Duration = 3600.0
@@ -141,7 +104,7 @@ class Defaults(Model):
 
 
 class FeedSpec(Model):
-    url: HttpURL
+    url: FeedURL
     name: StrictStr | None = None
     tags: tuple[StrictStr, ...] = ()
     interval: Duration | None = None
@@ -155,8 +118,17 @@ class FeedSpec(Model):
     allow_private: bool | None = None
     full_text: FullTextMode | None = None
     robots: bool | None = None
+    user_agent: StrictStr | None = None
+    headers: Headers = Field(default_factory=dict)
+    auth: FeedAuth | None = None
 
     _bounds = model_validator(mode="after")(check_bounds)
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> FeedSpec:
+        if self.auth is not None and has_header(self.headers, "Authorization"):
+            raise ValueError("give either auth: or an Authorization header, not both")
+        return self
 
     @property
     def label(self) -> str:
@@ -318,7 +290,8 @@ class FeedPolicy:
 
     ``language`` is the feed's own setting (it wins over what the feed says); ``default_language``
     is the fallback when neither the feed nor its text decides. ``backfill`` is how far back a
-    first sync alerts: None = silent, ``inf`` = everything.
+    first sync alerts: None = silent, ``inf`` = everything. ``request`` is what each fetch for
+    the feed adds (its headers, credentials and user agent), for its article pages too.
     """
 
     url: str
@@ -334,6 +307,7 @@ class FeedPolicy:
     full_text: FullTextMode = "auto"
     robots: bool = True
     page_wait: float = 5.0
+    request: RequestOptions = NO_OPTIONS
 
     @classmethod
     def resolve(cls, settings: Settings, spec: FeedSpec) -> FeedPolicy:
@@ -362,6 +336,9 @@ class FeedPolicy:
             full_text=spec.full_text or defaults.full_text,
             robots=defaults.robots if spec.robots is None else spec.robots,
             page_wait=defaults.full_text_wait,
+            request=request_options(
+                (defaults.headers, spec.headers), spec.auth, spec.user_agent or defaults.user_agent
+            ),
         )
 
 

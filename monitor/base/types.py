@@ -8,6 +8,7 @@ as :class:`Alert` for the dispatcher. All are frozen: stages hand data on, they 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,6 +143,29 @@ class FeedForUpdate:
 
 
 @dataclass(frozen=True)
+class RequestOptions:
+    """What a fetch adds to the session's request: extra headers (any ``Authorization`` a
+    feed's ``auth:`` computed already among them) and a user agent (None: the session's).
+
+    The header values may be credentials: they are left out of ``repr`` and never logged. A
+    caller that needs its own header (the page fetcher's ``Accept``) merges with
+    :meth:`with_headers`.
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    user_agent: str | None = None
+
+    def with_headers(self, headers: Mapping[str, str]) -> RequestOptions:
+        """These options with ``headers`` added, replacing any of the same name (any case)."""
+        names = {name.lower() for name in headers}
+        kept = {k: v for k, v in self.headers.items() if k.lower() not in names}
+        return RequestOptions({**kept, **headers}, self.user_agent)
+
+
+NO_OPTIONS = RequestOptions()
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """The outcome of one successful HTTP exchange: a new body, or 304 Not Modified.
 
@@ -206,7 +230,7 @@ class StoredEntry:
     revision: int = 0
     hash_changes: int = 0
     story_id: int | None = None
-    text: tuple[str, str, str] | None = None  # the feed's own text, even once a page was read
+    text: tuple[str, str, str] | None = None  # the feed's own text, also once a page was read
     page: tuple[str, datetime] | None = None  # the article page's text, and when it was read
 
 
@@ -247,8 +271,7 @@ class AlertDraft:
 
 @dataclass(frozen=True)
 class PageWrite:
-    """An entry's article page as a poll leaves it: ``done`` (the entry's content is the page's
-    text), ``owed`` (a page reader completes it) or ``fallback`` (``kind``, ``reason``)."""
+    """An entry's article page after a poll: ``done``, ``owed`` or ``fallback`` (kind, reason)."""
 
     url: str
     state: str
@@ -259,10 +282,9 @@ class PageWrite:
 
 @dataclass(frozen=True)
 class EntryWrite:
-    """An entry to insert or update, with the matches and alerts it led to.
-
-    With a page read, ``change.entry.content`` is the page's text and ``feed_content`` the
-    feed's own; ``page`` is the page row to write (None: no page, or its row is unchanged)."""
+    """An entry to insert or update, with the matches and alerts it led to. With a page read,
+    ``change.entry.content`` is the page's text, ``feed_content`` the feed's own; ``page`` is
+    the page row to write (None: no page, or its row is unchanged)."""
 
     change: EntryChange
     matches: tuple[tuple[str, list[dict[str, Any]]], ...] = ()

@@ -170,10 +170,11 @@ async def discover_feeds(url: str, settings: Settings, allow_private: bool) -> d
     from monitor.flow.reader import FeedReader
     from monitor.stages.discover import find_feed_links
     from monitor.stages.fetch import Fetcher, make_session
+    from monitor.stages.proxy import proxy_routes
 
     defaults = settings.defaults
     session = make_session(concurrency=4, per_host=2, user_agent=defaults.user_agent)
-    reader = FeedReader(Fetcher(session, defaults.max_body))
+    reader = FeedReader(Fetcher(session, defaults.max_body, proxies=proxy_routes(defaults)))
 
     async def read(target: str) -> tuple[dict[str, Any], list[Any]]:
         """A report on ``target``, and the feed links if it is an HTML page."""

@@ -159,7 +159,10 @@ async def read_pages(
     session = make_session(
         concurrency=4, per_host=defaults.per_host, user_agent=defaults.user_agent
     )
-    reader = PageReader(Fetcher(session, defaults.max_body, defaults.per_host))
+    from monitor.stages.proxy import proxy_routes
+
+    fetcher = Fetcher(session, defaults.max_body, defaults.per_host, proxy_routes(defaults))
+    reader = PageReader(fetcher)
     spec = settings.feeds_by_url.get(source) or FeedSpec(
         url=source if "://" in source else "http://-"
     )

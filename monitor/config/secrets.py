@@ -2,7 +2,9 @@
 
 A *literal* secret is one written in the file itself: a webhook ``secret``, a Slack or Discord
 webhook ``url`` (its path is the token), a Telegram ``token``, an email ``password``, Apprise
-``urls``, a sink header that carries a credential, a password in the ``state`` URL. Written as
+``urls``, a sink's or feed's header that carries a credential (also in ``defaults.headers``), a
+feed's ``auth`` password or token, a password in the ``state`` URL or in ``defaults.proxy``.
+Feeds may be in included files: those are checked too. Written as
 ``${VAR}``, ``${file:...}`` or ``${credential:...}`` it lives elsewhere. A file holding a
 literal secret and readable by others is refused by ``newsmon run`` and reported by
 ``newsmon check``, with the ``chmod`` that fixes it; a ``${file:...}`` target readable by
@@ -12,6 +14,7 @@ and its place, never the value.
 
 from __future__ import annotations
 
+import glob
 import re
 import stat
 from collections.abc import Iterator
@@ -44,15 +47,35 @@ def readable_by_others(path: Path) -> bool:
 
 def secret_problems(config: Path | str) -> list[Problem]:
     """Errors for literal secrets in a file others can read; warnings for ``${file:...}``
-    targets others can read. The main config file holds every secret (sinks and state are
-    not includable)."""
+    targets others can read. The main config file holds the sinks', state's and defaults'
+    secrets; feeds' secrets may also be in the files it includes."""
     path = Path(config)
     doc, _ = load_document(path)
     if not isinstance(doc.data, dict):
         return []
+    problems = _file_problems(path, doc, _secrets(doc))
+    for included in _included_files(doc, path):
+        sub, _ = load_document(included)
+        if isinstance(sub.data, dict):
+            problems += _file_problems(included, sub, _feed_secrets(sub.data))
+    return problems
+
+
+def _included_files(doc: Document, path: Path) -> list[Path]:
+    includes = doc.data.get("include", [])
+    includes = [includes] if isinstance(includes, str) else includes
+    if not isinstance(includes, list):
+        return []
+    found = (glob.glob(str(path.parent / p)) for p in includes if isinstance(p, str))
+    return sorted({Path(name) for names in found for name in names})
+
+
+def _file_problems(
+    path: Path, doc: Document, secrets: Iterator[tuple[PathKey, str]]
+) -> list[Problem]:
     problems = []
     exposed = readable_by_others(path)
-    for where, what in _secrets(doc):
+    for where, what in secrets:
         raw = doc.scalars.get(where)
         text = raw.raw if raw is not None else ""
         for target in FILE_REFERENCE.findall(text):
@@ -84,6 +107,13 @@ def _secrets(doc: Document) -> Iterator[tuple[PathKey, str]]:
     state = data.get("state")
     if isinstance(state, str) and urlsplit(state).password:
         yield ("state",), "the state URL's password"
+    defaults = data.get("defaults")
+    if isinstance(defaults, dict):
+        proxy = defaults.get("proxy")
+        if isinstance(proxy, str) and urlsplit(proxy).password:
+            yield ("defaults", "proxy"), "the proxy URL's password"
+        yield from _headers(defaults, ("defaults",), "defaults:")
+    yield from _feed_secrets(data)
     sinks = data.get("sinks")
     if not isinstance(sinks, dict):
         return
@@ -97,8 +127,31 @@ def _secrets(doc: Document) -> Iterator[tuple[PathKey, str]]:
                     yield ("sinks", name, key, i), f"sink {name!r}: {key}"
             elif value is not None:
                 yield ("sinks", name, key), f"sink {name!r}: {key}"
-        headers = spec.get("headers")
-        if isinstance(headers, dict):
-            for header in headers:
-                if CREDENTIAL_HEADER.search(str(header)):
-                    yield ("sinks", name, "headers", header), f"sink {name!r}: header {header}"
+        yield from _headers(spec, ("sinks", name), f"sink {name!r}:")
+
+
+def _feed_secrets(data: dict[str, Any]) -> Iterator[tuple[PathKey, str]]:
+    """The secrets of each feed: its ``auth`` password or token, its credential headers."""
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return
+    for i, feed in enumerate(feeds):
+        if not isinstance(feed, dict):
+            continue
+        url = feed.get("url")
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+        label = f"feed {feed.get('name') or host or i + 1!r}:"
+        auth = feed.get("auth")
+        if isinstance(auth, dict):
+            for key in ("password", "token"):
+                if auth.get(key) is not None:
+                    yield ("feeds", i, "auth", key), f"{label} auth {key}"
+        yield from _headers(feed, ("feeds", i), label)
+
+
+def _headers(spec: dict[str, Any], where: PathKey, label: str) -> Iterator[tuple[PathKey, str]]:
+    headers = spec.get("headers")
+    if isinstance(headers, dict):
+        for header in headers:
+            if CREDENTIAL_HEADER.search(str(header)):
+                yield (*where, "headers", header), f"{label} header {header}"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from monitor.base.errors import ParseError, UpdateError
 from monitor.base.settings import FeedPolicy
-from monitor.base.types import FetchResult
+from monitor.base.types import NO_OPTIONS, FetchResult, RequestOptions
 from monitor.flow.events import PageEvents, Unobserved
 from monitor.stages.extract import TARGET, PageText, extract_page
 from monitor.stages.fetch import Fetcher
@@ -26,8 +26,12 @@ from monitor.stages.parse import ParsePool
 from monitor.stages.robots import RobotsCache
 from monitor.stages.teaser import words
 
-# Whether the robots.txt fetch under way may reach a private address: as its page may.
-_ROBOTS_PRIVATE: ContextVar[bool] = ContextVar("newsmon_robots_private", default=False)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
+# How the robots.txt fetch under way goes: as its page does (private addresses, credentials).
+_ROBOTS_AS: ContextVar[tuple[bool, RequestOptions]] = ContextVar(
+    "newsmon_robots_as", default=(False, NO_OPTIONS)
+)
 
 
 MAX_ATTEMPTS = 3
@@ -79,12 +83,11 @@ class PageReader:
         """The page's main text, or why the entry keeps ``feed_text``."""
         try:
             if policy.robots:
-                # The robots.txt fetch is as private as the page it is for.
-                token = _ROBOTS_PRIVATE.set(may_reach_private(policy, url))
+                token = _ROBOTS_AS.set((may_reach_private(policy, url), policy.request))
                 try:
                     refusal = await self.robots.check(url)
                 finally:
-                    _ROBOTS_PRIVATE.reset(token)
+                    _ROBOTS_AS.reset(token)
                 if refusal is not None:
                     return self._fell_back(url, "robots", refusal)
             result = await self.fetcher.fetch(
@@ -93,6 +96,7 @@ class PageReader:
                 last_modified=None,
                 deadline=policy.timeout,
                 allow_private=may_reach_private(policy, url),
+                request=policy.request.with_headers({"Accept": PAGE_ACCEPT}),
             )
             self.events.page_fetched()
             page = await self._extract(result, policy)
@@ -120,6 +124,12 @@ class PageReader:
         return PageOutcome(url, None, kind, reason)
 
     async def _fetch_robots(self, url: str) -> FetchResult:
+        allow_private, request = _ROBOTS_AS.get()
         return await self.fetcher.fetch(
-            url, etag=None, last_modified=None, deadline=10.0, allow_private=_ROBOTS_PRIVATE.get()
+            url,
+            etag=None,
+            last_modified=None,
+            deadline=10.0,
+            allow_private=allow_private,
+            request=request.with_headers({"Accept": ROBOTS_ACCEPT}),
         )

@@ -49,6 +49,7 @@ class FeedReader:
             last_modified=last_modified,
             deadline=policy.timeout,
             allow_private=policy.allow_private,
+            request=policy.request,
         )
 
     async def parse(self, result: FetchResult, policy: FeedPolicy) -> ParsedFeed:

@@ -5,30 +5,29 @@ The cap applies to the *decompressed* bytes as they stream in (``await resp.read
 materialise a gzip bomb whole); the deadline is a total one, because per-read timeouts never fire
 on a server that drips a byte a second.
 
-The address guard is a ``socket_factory`` on the connector: aiohttp hands it each resolved
-address just before connecting, for the first request and every redirect hop, and also for
-IP-literal URLs (a custom resolver would be skipped for those: aiohttp does not resolve them).
-Whether a fetch may reach private addresses (``allow_private``) travels in a context variable set
-by :meth:`Fetcher.fetch`; without one the guard refuses. Fetches that may reach private addresses
-pass their own (equally verifying) ``ssl`` context, which is part of aiohttp's connection-pool
-key: a keep-alive connection they opened is never reused by a guarded fetch.
+The address guard (:mod:`monitor.stages.guard`) keeps fetches off non-public addresses: at
+connect time for direct fetches, by resolving each hop's target for fetches through the proxy
+(:mod:`monitor.stages.proxy`). Fetches that may reach private addresses pass their own (equally
+verifying) ``ssl`` context, which is part of aiohttp's connection-pool key: a keep-alive
+connection they opened is never reused by a guarded fetch.
+
+A fetch's :class:`RequestOptions` (a feed's ``headers:``, ``auth:`` and ``user_agent:``, or a
+page fetch's own) are merged over the session's headers; their values never appear in an error
+message, and a redirect to another origin carries none of them but content negotiation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
-import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp.connector import AddrInfoType
 
 from monitor import __version__
 from monitor.base.errors import (
@@ -38,9 +37,19 @@ from monitor.base.errors import (
     FetchTimeout,
     HTTPStatusError,
 )
+from monitor.base.fetchspecs import secret_values
 from monitor.base.httpdate import parse_retry_after
-from monitor.base.types import FetchResult
+from monitor.base.types import NO_OPTIONS, FetchResult, RequestOptions
 from monitor.stages.addresses import classify_address
+from monitor.stages.guard import (
+    PERMIT,
+    Classifier,
+    Permit,
+    guarded_socket_factory,
+    origin_only,
+    request_guard,
+)
+from monitor.stages.proxy import ProxyRoutes, Route
 
 USER_AGENT = f"newsmon/{__version__} (+https://github.com/newsmon/newsmon)"
 ACCEPT = (
@@ -60,20 +69,14 @@ CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = (301, 308)
 
-Classifier = Callable[[str], str | None]
-
-__all__ = ["USER_AGENT", "Fetcher", "make_session", "parse_retry_after", "permanent_target"]
-
-
-@dataclass
-class _Permit:
-    """What the connect-time guard may let through for the fetch running in this context."""
-
-    allow_private: bool
-    refused: list[str] = field(default_factory=list)
-
-
-_PERMIT: ContextVar[_Permit | None] = ContextVar("newsmon_fetch_permit", default=None)
+__all__ = [
+    "USER_AGENT",
+    "Fetcher",
+    "guarded_socket_factory",
+    "make_session",
+    "parse_retry_after",
+    "permanent_target",
+]
 
 
 @dataclass
@@ -93,31 +96,6 @@ def _host_key(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def guarded_socket_factory(
-    classify: Classifier = classify_address,
-) -> Callable[[AddrInfoType], socket.socket]:
-    """A socket factory that refuses non-public addresses unless the current fetch allows them.
-
-    ``classify`` is the address classifier; tests inject one that treats a loopback address
-    as public, since no public address can be served here.
-    """
-
-    def create(addr_info: AddrInfoType) -> socket.socket:
-        family, type_, proto, _, address = addr_info
-        permit = _PERMIT.get()
-        if permit is None or not permit.allow_private:
-            host = str(address[0])
-            reason = classify(host)
-            if reason is not None:
-                refusal = f"{host} ({reason})"
-                if permit is not None:
-                    permit.refused.append(refusal)
-                raise OSError(errno.EACCES, f"refused to connect to {refusal}")
-        return socket.socket(family, type_, proto)
-
-    return create
-
-
 def make_session(
     *,
     concurrency: int,
@@ -134,6 +112,7 @@ def make_session(
     )
     return aiohttp.ClientSession(
         connector=connector,
+        middlewares=(request_guard(classify),),
         headers={"User-Agent": user_agent or USER_AGENT, "Accept": ACCEPT},
         # The total deadline is per fetch (asyncio.timeout in Fetcher.fetch), set by feed config.
         timeout=aiohttp.ClientTimeout(total=None, connect=10),
@@ -162,9 +141,15 @@ def permanent_target(history: tuple[aiohttp.ClientResponse, ...], final: str) ->
 
 @dataclass(frozen=True)
 class Fetcher:
+    """Fetches for feeds and their article pages, through one session.
+
+    ``proxies`` decides which fetches go through a proxy (by default the environment's).
+    """
+
     session: aiohttp.ClientSession
     max_body: int
     per_host: int = 2
+    proxies: ProxyRoutes = field(default_factory=ProxyRoutes.from_environment)
     _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict, repr=False)
 
     async def fetch(
@@ -175,42 +160,31 @@ class Fetcher:
         last_modified: str | None,
         deadline: float,
         allow_private: bool = False,
+        request: RequestOptions | None = None,
     ) -> FetchResult:
-        """GET ``url`` conditionally; a 304 comes back as a result, other failures raise."""
+        """GET ``url`` conditionally; a 304 comes back as a result, other failures raise.
+
+        ``request`` adds headers and a user agent to the session's (a feed's
+        ``FeedPolicy.request``, or a page fetch's merged with its own ``Accept``).
+        """
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(url, "only http and https URLs are fetched")
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        permit = _Permit(allow_private)
-        token = _PERMIT.set(permit)
+        options = request or NO_OPTIONS
+        headers = _request_headers(options, etag, last_modified)
+        route = self.proxies.route(url)
+        permit = Permit(allow_private, url, route is not None, origin_only(dict(options.headers)))
+        permit.proxy_headers = route.headers if route else {}
+        token = PERMIT.set(permit)
         try:
             # The deadline starts once it is this feed's turn at its host: waiting behind a
             # host's other feeds is politeness, not a slow server.
             async with self._host_slot(url), asyncio.timeout(deadline):
-                return await self._get(url, headers, allow_private)
-        except aiohttp.ServerTimeoutError as e:  # the 10 s connect timeout (also a TimeoutError)
-            raise FetchTimeout(url, f"{type(e).__name__}: {e}") from e
-        except TimeoutError as e:
-            raise FetchTimeout(url, f"no complete response within {deadline:g}s") from e
-        except aiohttp.TooManyRedirects as e:
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from e
-        except aiohttp.RedirectClientError as e:
-            raise FetchError(url, f"redirected to an unusable URL: {e}") from e
-        except aiohttp.ClientConnectorError as e:
-            if permit.refused:
-                raise AddressRefused(
-                    url,
-                    f"refused to connect to {permit.refused[0]}: not a public address "
-                    "(allow_private: true allows it)",
-                ) from e
-            raise FetchError(url, _describe(e)) from e
-        except aiohttp.ClientError as e:
-            raise FetchError(url, _describe(e)) from e
+                return await self._get(url, headers, allow_private, route)
+        except (TimeoutError, aiohttp.ClientError) as e:
+            secrets = (*secret_values(options), *(route.secrets if route else ()))
+            raise _translate(url, e, deadline, permit, secrets) from e
         finally:
-            _PERMIT.reset(token)
+            PERMIT.reset(token)
 
     @contextlib.asynccontextmanager
     async def host_turn(self, url: str) -> AsyncIterator[None]:
@@ -252,12 +226,16 @@ class Fetcher:
             slot = self._hosts[host] = asyncio.Semaphore(self.per_host)
         return slot
 
-    async def _get(self, url: str, headers: dict[str, str], allow_private: bool) -> FetchResult:
+    async def _get(
+        self, url: str, headers: dict[str, str], allow_private: bool, route: Route | None
+    ) -> FetchResult:
         async with self.session.get(
             url,
             headers=headers,
             max_redirects=MAX_REDIRECTS + 1,  # aiohttp gives up at the N-th redirect itself
             ssl=_private_ssl() if allow_private else True,
+            proxy=route.proxy if route else None,
+            proxy_headers=dict(route.headers) if route else None,  # for CONNECT; aiohttp adds to it
         ) as resp:
             kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
             final = str(resp.url)
@@ -290,6 +268,50 @@ class Fetcher:
                 raise BodyTooLarge(url, f"body is over the {self.max_body}-byte cap (decompressed)")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _request_headers(
+    options: RequestOptions, etag: str | None, last_modified: str | None
+) -> dict[str, str]:
+    headers = dict(options.headers)
+    if options.user_agent:
+        headers["User-Agent"] = options.user_agent
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _translate(
+    url: str,
+    error: TimeoutError | aiohttp.ClientError,
+    deadline: float,
+    permit: Permit,
+    secrets: Iterable[str],
+) -> FetchError:
+    """The :class:`FetchError` for an exception of a fetch, with no secret in its message."""
+    if isinstance(error, aiohttp.ServerTimeoutError):  # the 10 s connect timeout
+        return FetchTimeout(url, _redact(f"{type(error).__name__}: {error}", secrets))
+    if isinstance(error, TimeoutError):
+        return FetchTimeout(url, f"no complete response within {deadline:g}s")
+    if isinstance(error, aiohttp.TooManyRedirects):
+        return FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+    if isinstance(error, aiohttp.RedirectClientError):
+        return FetchError(url, _redact(f"redirected to an unusable URL: {error}", secrets))
+    if isinstance(error, aiohttp.ClientConnectorError) and permit.refused:
+        return AddressRefused(
+            url,
+            f"refused to connect to {permit.refused[0]}: not a public address "
+            "(allow_private: true allows it)",
+        )
+    return FetchError(url, _redact(_describe(error), secrets))
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _describe(error: aiohttp.ClientError) -> str:
