@@ -20,7 +20,7 @@ from aiohttp import web
 from monitor.app.daemon import Daemon
 from monitor.config import load_config
 from monitor.store import Store
-from monitor.store.schema import entries, pages, revisions
+from monitor.store.schema import alerts, entries, pages, revisions
 from tests.configs import rule, webhook
 from tests.conftest import FakeClock, Receiver, run_once
 from tests.pages import SEED_TITLE, article_page
@@ -270,9 +270,15 @@ async def test_a_late_page_alerts_the_rules_it_adds_once_and_is_not_an_edit(
     [hit] = _by_rule(receiver)["sanksi"]["data"]["hits"]
     assert hit["text"] == "sanksi-sanksi"
     assert await _rows(config, sa.select(revisions.c.id)) == []
-    [row] = await _rows(config, sa.select(entries.c.revision, entries.c.content))
+    [row] = await _rows(
+        config, sa.select(entries.c.revision, entries.c.content, entries.c.story_id)
+    )
     assert row.revision == 0
     assert "Lukashenko" in row.content
+    stories = {d.json["data"]["article"].get("story_id") for d in receiver.deliveries}
+    alert_stories = await _rows(config, sa.select(alerts.c.story_id).distinct())
+    assert [tuple(r) for r in alert_stories] == [(row.story_id,)]  # the story it was placed in
+    assert len(stories) == 1
 
     await run_once(config, clock)  # nothing more: not a new entry, not an edit
     assert len(receiver.deliveries) == 2
@@ -419,3 +425,27 @@ async def test_pages_are_fetched_with_the_feeds_credentials_and_their_own_accept
     assert page["Accept"].startswith("text/html")
     robots = site.seen[site.requests.index("robots.txt")]
     assert robots["Authorization"] == site.authorization
+
+
+async def test_robots_false_reads_pages_robots_txt_disallows(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    """For a source the user has permission to read: robots.txt is not even asked."""
+    site.pages["private/belarus"] = article_page().encode()
+    site.teaser_feed([("private/belarus", SEED_TITLE, TEASER)])
+    await run_once(make_config(robots=False), clock)
+    assert sorted(_by_rule(receiver)) == ["belarus", "sanksi"]
+    assert "robots.txt" not in site.requests
+
+
+def test_a_page_is_tried_a_bounded_number_of_times() -> None:
+    from monitor.flow.pages import MAX_ATTEMPTS, PageOutcome, for_good
+
+    timeout = PageOutcome("http://127.0.0.1/a", None, "timeout", "no complete response")
+    assert not for_good(timeout, 1)
+    assert not for_good(timeout, MAX_ATTEMPTS - 1)
+    assert for_good(timeout, MAX_ATTEMPTS)
+    for status, again in [("HTTP 503", True), ("HTTP 429", True), ("HTTP 403", False)]:
+        outcome = PageOutcome("http://127.0.0.1/a", None, "http", f"{status} from the server")
+        assert for_good(outcome, 1) is not again, status
+    assert for_good(PageOutcome("http://127.0.0.1/a", None, "robots", "disallowed"), 1)
