@@ -87,6 +87,7 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
         self._ticked = False
+        self._claimer: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         self.endpoint: Endpoint | None = None
 
@@ -250,7 +251,6 @@ class Daemon:
         settings = self.config.settings
         self._scheduler = make_scheduler(
             self.tick,
-            poll=self._poll_tick,
             deliver=self._deliver_tick,
             prune=self._prune_job,
             prune_timezone=settings.defaults.timezone,
@@ -262,15 +262,13 @@ class Daemon:
         await self._serve()
         await self.cut_digests()  # one missed while the daemon was down goes out now
         self._scheduler.start()
+        due, admission = self.store.next_due_at, self.admission
+        claims = admission.keep_filled(self._poll_tick, due, self.clock, self.tick)
+        self._claimer = asyncio.create_task(claims)
         notify("READY=1")
         notify(f"STATUS=polling {len(settings.feeds)} feeds")
-        await log.ainfo(
-            "newsmon.started",
-            node=self.node,
-            feeds=len(settings.feeds),
-            rules=len(settings.rules),
-            sinks=len(settings.sinks),
-        )
+        counts = {k: len(getattr(settings, k)) for k in ("feeds", "rules", "sinks")}
+        await log.ainfo("newsmon.started", node=self.node, **counts)
         for problem in self.config.warnings:  # retired settings, as a reload reports them
             await log.awarning("config.warning", problem=str(problem))
         await stop.wait()
@@ -312,6 +310,9 @@ class Daemon:
         notify("STOPPING=1")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if self._claimer is not None:
+            self._claimer.cancel()
+            await asyncio.gather(self._claimer, return_exceptions=True)
         self.dispatcher.stop()
         running: set[asyncio.Task[Any]] = set(self.admission.tasks) | self.dispatcher.tasks
         await log.ainfo("newsmon.stopping", running=len(running))

@@ -260,6 +260,19 @@ class FeedStore(StoreCore):
             rows = (await conn.execute(claim)).all()
         return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
 
+    async def next_due_at(self) -> datetime | None:
+        """When the next unclaimed active feed is due (an index scan on ``next_poll_at``)."""
+        f = feeds.c
+        now = self.now()
+        query = sa.select(sa.func.min(f.next_poll_at)).where(
+            f.active.is_(True),
+            f.disabled_at.is_(None),
+            sa.or_(f.lease_until.is_(None), f.lease_until < now),
+        )
+        async with self._read() as conn:
+            due: datetime | None = (await conn.execute(query)).scalar()
+        return due
+
     @retried
     async def release_feed(self, feed_id: int, node: str) -> None:
         """Give up our lease on a feed without recording a poll."""
