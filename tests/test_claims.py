@@ -42,8 +42,14 @@ async def test_slots_are_refilled_as_polls_end_not_once_per_tick(
         polled = len(evil.hits("slow"))
         stop.set()
         await running
+        lags = daemon.metrics.registry.get_sample_value("newsmon_poll_lag_seconds_count")
+        late = daemon.metrics.registry.get_sample_value(
+            "newsmon_poll_lag_seconds_bucket", {"le": "30.0"}
+        )
     assert polled == FEEDS, f"{polled} of {FEEDS} feeds polled within one tick"
     assert evil.max_in_flight == CONCURRENCY
+    assert lags == FEEDS  # each poll's lag is measured: all were due a minute before
+    assert late == 0
 
 
 async def test_a_feed_coming_due_is_claimed_without_waiting_for_the_tick(

@@ -38,10 +38,19 @@ CLAIM_GATHER = 0.01
 class Admission:
     """Feed polls in flight, bounded per host and in all; :meth:`claim_and_spawn` fills it."""
 
-    def __init__(self, concurrency: int, host_turn: HostTurn, release: Release) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        host_turn: HostTurn,
+        release: Release,
+        clock: Clock | None = None,
+        lagged: Callable[[float], None] | None = None,
+    ) -> None:
         self.concurrency = concurrency
         self.host_turn = host_turn
         self.release = release
+        self.clock = clock
+        self.lagged = lagged  # hears how late each poll started after its due time
         self.tasks: set[asyncio.Task[UpdateResult]] = set()
         self.waiting = 0  # feeds waiting for their host's turn or a global slot
         self._slots = asyncio.Semaphore(concurrency)
@@ -67,6 +76,8 @@ class Admission:
                 return UpdateResult(feed.url, PollStatus.DEFERRED)
             finally:
                 self.waiting -= 1
+            if self.lagged is not None and self.clock is not None and feed.due_at is not None:
+                self.lagged((self.clock() - feed.due_at).total_seconds())
             return await poll(feed)
 
     async def keep_filled(

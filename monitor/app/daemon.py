@@ -115,16 +115,15 @@ class Daemon:
         else:  # leases under our id now are our dead predecessor's: our heartbeat would renew them
             await self.store.leave(self.node)
         await self.store.sync_feeds(feed_schedules(self.config))
-        session = make_session(
-            concurrency=defaults.concurrency,
-            per_host=defaults.per_host,
-            user_agent=defaults.user_agent,
-        )
+        limits = {k: getattr(defaults, k) for k in ("concurrency", "per_host", "user_agent")}
+        session = make_session(**limits)
         stack.push_async_callback(session.close)
         self.sink_session = make_sink_session()  # each sink's lane bounds its connections
         stack.push_async_callback(self.sink_session.close)
         fetcher = Fetcher(session, defaults.max_body, defaults.per_host)
-        self.admission = Admission(defaults.concurrency, fetcher.host_turn, self._release)
+        lagged = self.metrics.poll_started
+        turn = fetcher.host_turn
+        self.admission = Admission(defaults.concurrency, turn, self._release, self.clock, lagged)
         self.recorder = PollRecorder(self.store, self.node)
         stack.push_async_callback(self.recorder.drain)
         self.pipeline = Pipeline(

@@ -135,6 +135,7 @@ class FeedForUpdate:
     redirect_url: str | None = None
     redirect_count: int = 0
     identity: IdentityMode = IdentityMode.GUID
+    due_at: datetime | None = None  # when its poll was due (the poll lag counts from it)
 
     @property
     def fetch_url(self) -> str:

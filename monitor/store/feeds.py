@@ -136,6 +136,7 @@ CLAIMED = (
     feeds.c.redirect_url,
     feeds.c.redirect_count,
     feeds.c.identity,
+    feeds.c.next_poll_at,
 )
 
 
@@ -155,6 +156,7 @@ def _claimed(row: Any) -> FeedForUpdate:
         redirect_url=row.redirect_url,
         redirect_count=row.redirect_count,
         identity=IdentityMode(row.identity),
+        due_at=row.next_poll_at,
     )
 
 
