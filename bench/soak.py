@@ -198,8 +198,8 @@ class Soak:
 
     def command(self, *argv: str) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
-        if self.args.code:
-            env["PYTHONPATH"] = str(Path(self.args.code).resolve())
+        code = Path(self.args.code or Path(__file__).parent.parent).resolve()
+        env["PYTHONPATH"] = str(code)  # and run from elsewhere: ``-m`` puts the cwd first
         return [sys.executable, "-m", "monitor", *argv], env
 
     async def run(self) -> dict[str, Any]:
@@ -217,13 +217,17 @@ class Soak:
             empty_postgres(a.state)
         argv, env = self.command("run", "--once", "--config", str(config))
         started = time.perf_counter()
-        done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True)
+        done = await asyncio.to_thread(
+            subprocess.run, argv, env=env, cwd=self.tmp, capture_output=True
+        )
         if done.returncode != 0:
             sys.exit(f"first sync failed: {done.stderr.decode()[-2000:]}")
         print(f"first sync: {time.perf_counter() - started:.1f} s", file=sys.stderr)
         argv, env = self.command("run", "--config", str(config))
         log = (self.tmp / "daemon.log").open("wb")
-        daemon = await asyncio.create_subprocess_exec(*argv, env=env, stdout=log, stderr=log)
+        daemon = await asyncio.create_subprocess_exec(
+            *argv, env=env, cwd=self.tmp, stdout=log, stderr=log
+        )
         try:
             return await self.measure(daemon.pid, metrics_port)
         finally:

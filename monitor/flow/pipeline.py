@@ -30,7 +30,7 @@ from typing import Protocol
 import structlog
 
 from monitor.base.clock import Clock
-from monitor.base.errors import NotAFeed, UpdateError
+from monitor.base.errors import NotAFeed, ParseError, UpdateError
 from monitor.base.settings import FeedPolicy, PollPolicy
 from monitor.base.types import (
     MALFORMED,
@@ -50,6 +50,7 @@ from monitor.base.types import (
 )
 from monitor.config import LoadedConfig
 from monitor.flow.events import PollEvents, Unobserved
+from monitor.flow.partial import Reading, partial_hints, plan_reading, seen_keys
 from monitor.flow.reader import FeedReader, Fetched, read_validators
 from monitor.stages.articles import resolve_language, with_language
 from monitor.stages.decide import (
@@ -166,19 +167,23 @@ class Pipeline:
         skipped = validators.skip_parse(feed)
         if skipped is not None:
             return validators.saved_by(replace(unchanged, status=skipped))
-        parsed, followed = await self._parse(feed, fetched, policy)
+        reading = plan_reading(feed, fetched.result, now)
+        parsed, followed, reading = await self._read(feed, fetched, reading, policy, now)
         if followed is not fetched:  # a page led to its feed: save the feed's validators
             validators = await read_validators(followed.result)
         if parsed.warning:
             await log.awarning("feed.malformed", warning=parsed.warning)
         published = tuple(e.published for e in parsed.entries)
         rhythm = FeedRhythm(entry_interval(published, now), parsed.publisher_interval)
-        hints = replace(
-            hints,
-            entry_interval=rhythm.entry_interval,
-            quiet_for=quiet_for(published, now),
-            publisher_interval=rhythm.publisher_interval,
-        )
+        if reading.partial:  # only the changed items were read: the stored rhythm stands
+            hints = partial_hints(hints, published, now)
+        else:
+            hints = replace(
+                hints,
+                entry_interval=rhythm.entry_interval,
+                quiet_for=quiet_for(published, now),
+                publisher_interval=rhythm.publisher_interval,
+            )
         writes, ident = await self._decide(feed, policy, config, parsed, now)
         if ident.mode != feed.identity:
             await _announce_identity(feed.identity, ident.mode)
@@ -190,10 +195,11 @@ class Pipeline:
                 error_kind=MALFORMED if parsed.warning else None,
                 title=parsed.title,
                 entries=tuple(writes),
-                rhythm=rhythm,
+                rhythm=None if reading.partial else rhythm,
                 identity=ident.mode if ident.mode != feed.identity else None,
-                # a first sync has no entries to mark as seen or gone
-                seen=tuple(item.key for item in ident.items) if feed.synced else None,
+                # a first sync has no entries to mark as seen or gone, nor a partial read
+                seen=seen_keys(feed, ident, reading),
+                items=reading.items if followed is fetched else None,
             )
         )
 
@@ -242,6 +248,23 @@ class Pipeline:
         )
         redirect, relocation = follow_redirect(feed, result.moved_to)
         return Fetched(result, redirect, relocation)
+
+    async def _read(
+        self,
+        feed: FeedForUpdate,
+        fetched: Fetched,
+        reading: Reading,
+        policy: FeedPolicy,
+        now: datetime,
+    ) -> tuple[ParsedFeed, Fetched, Reading]:
+        """Parse the changed items alone when the reading says so, else the whole body."""
+        if reading.partial:
+            try:
+                return await self.reader.parse(reading.result, policy), fetched, reading
+            except ParseError:  # the partial document would not parse: read the whole body
+                reading = reading.whole(fetched.result, now)
+        parsed, followed = await self._parse(feed, fetched, policy)
+        return parsed, followed, reading
 
     async def _parse(
         self, feed: FeedForUpdate, fetched: Fetched, policy: FeedPolicy

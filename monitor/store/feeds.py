@@ -21,6 +21,7 @@ from monitor.base.types import (
     FeedForUpdate,
     FeedUpdateIntent,
     IdentityMode,
+    ItemState,
     PollStatus,
 )
 from monitor.store.core import StoreCore
@@ -100,6 +101,14 @@ def _learnt_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
             body_hash=intent.body_hash,
             scan_hash=intent.scan_hash,
         )
+    if intent.items is not None:
+        values.update(
+            item_head=intent.items.head_hash,
+            item_digests=intent.items.digests,
+            items_parsed_at=intent.items.full_parsed_at,
+        )
+    elif intent.status is PollStatus.OK:  # parsed whole, but the body did not cut cleanly
+        values.update(item_head=None, item_digests=None, items_parsed_at=None)
     if intent.title:
         values["title"] = intent.title
     if intent.status is PollStatus.OK:
@@ -137,6 +146,9 @@ CLAIMED = (
     feeds.c.redirect_count,
     feeds.c.identity,
     feeds.c.next_poll_at,
+    feeds.c.item_head,
+    feeds.c.item_digests,
+    feeds.c.items_parsed_at,
 )
 
 
@@ -157,7 +169,14 @@ def _claimed(row: Any) -> FeedForUpdate:
         redirect_count=row.redirect_count,
         identity=IdentityMode(row.identity),
         due_at=row.next_poll_at,
+        items=_items(row),
     )
+
+
+def _items(row: Any) -> ItemState | None:
+    if row.item_head is None or row.item_digests is None or row.items_parsed_at is None:
+        return None
+    return ItemState(row.item_head, bytes(row.item_digests), row.items_parsed_at)
 
 
 class _LeaseLost(Exception):
