@@ -27,7 +27,6 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app.admission import Admission
-from monitor.app.endpoint import Endpoint
 from monitor.app.jobs import digest_sinks, make_scheduler, schedule_digests
 from monitor.app.metrics import Metrics
 from monitor.app.nodes import Heartbeat
@@ -89,7 +88,7 @@ class Daemon:
         self._ticked = False
         self._claimer: asyncio.Task[None] | None = None
         self.metrics = Metrics()
-        self.endpoint: Endpoint | None = None
+        self.endpoint: Any = None  # an Endpoint, with http.listen
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -293,6 +292,8 @@ class Daemon:
         address = self.config.settings.http.address
         if address is None:
             return
+        from monitor.app.endpoint import Endpoint  # aiohttp's server only when asked for
+
         self.endpoint = Endpoint(
             address,
             self.metrics.registry,
