@@ -30,6 +30,7 @@ from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds
+from monitor.store.sync import SYNC_CHUNK, update_known
 
 SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
 
@@ -208,35 +209,26 @@ class FeedStore(StoreCore):
             ).all()
             known = {row.url: row for row in rows}
             spread = max(5.0, sum(1 for url in wanted if url not in known) / rate)
-            for row in rows:
-                if row.url not in wanted and row.active:
-                    await conn.execute(feeds.update().where(f.id == row.id).values(active=False))
-            for url, spec in wanted.items():
-                if url not in known:
-                    delay = self.rng.uniform(0, min(spread, spec.interval))
-                    await conn.execute(
-                        self._insert(feeds)
-                        .values(
-                            url=url,
-                            name=spec.name,
-                            active=True,
-                            created_at=now,
-                            next_poll_at=now + timedelta(seconds=delay),
-                        )
-                        .on_conflict_do_nothing(index_elements=["url"])
-                    )
-                    continue
-                row = known[url]
-                values: dict[str, Any] = {}
-                if not row.active:
-                    values["active"] = True
-                if row.name != spec.name:
-                    values["name"] = spec.name
-                latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
-                if row.next_poll_at > latest:
-                    values["next_poll_at"] = latest
-                if values:
-                    await conn.execute(feeds.update().where(f.id == row.id).values(**values))
+            gone = [row.id for row in rows if row.url not in wanted and row.active]
+            for start in range(0, len(gone), SYNC_CHUNK):
+                chunk = gone[start : start + SYNC_CHUNK]
+                await conn.execute(feeds.update().where(f.id.in_(chunk)).values(active=False))
+            fresh = [
+                {
+                    "url": url,
+                    "name": spec.name,
+                    "active": True,
+                    "created_at": now,
+                    "next_poll_at": now
+                    + timedelta(seconds=self.rng.uniform(0, min(spread, spec.interval))),
+                }
+                for url, spec in wanted.items()
+                if url not in known
+            ]
+            insert = self._insert(feeds).on_conflict_do_nothing(index_elements=["url"])
+            for start in range(0, len(fresh), SYNC_CHUNK):
+                await conn.execute(insert, fresh[start : start + SYNC_CHUNK])
+            await update_known(conn, known, wanted, now)
 
     async def release_leases(self) -> None:
         """Forget every lease; only for a single node at start, when no lease can be alive."""
