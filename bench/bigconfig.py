@@ -50,6 +50,7 @@ def write_config(path: Path, feeds: int, hosts: int) -> None:
         if feed % 10 == 0:
             lines.append("    interval: 30m")
     path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # as a config holding secrets must be
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
