@@ -112,6 +112,8 @@ class FarmState:
         return self.bodies[feed]
 
     def churn(self, share: float, seed: int) -> list[int]:
+        """Give ``share`` of the feeds one more entry each (again and again: a soak churns
+        the same feed many times); returns the feeds picked."""
         picked = random.Random(seed).sample(range(self.feeds), round(self.feeds * share))
         for feed in picked:
             self.newest[feed] = self.first(feed) + 1
@@ -145,7 +147,8 @@ def make_app(state: FarmState) -> web.Application:
     async def churn(request: web.Request) -> web.Response:
         share = float(request.query["share"])
         picked = state.churn(share, int(request.query.get("seed", "0")))
-        return web.json_response({"changed": len(picked)})
+        published = [[feed, state.newest[feed]] for feed in picked]
+        return web.json_response({"changed": len(picked), "published": published})
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"served": state.served, "not_modified": state.not_modified})
@@ -234,8 +237,13 @@ class Farm:
 
     def churn(self, share: float) -> int:
         """Give ``share`` of the feeds one new entry each; returns how many changed."""
+        return len(self.publish(share))
+
+    def publish(self, share: float) -> list[tuple[int, int]]:
+        """Like :meth:`churn`; returns each changed feed with its new entry's number."""
         self._churns += 1
-        return self._control(f"/churn?share={share}&seed={self._churns}", b"")["changed"]
+        answer: Any = self._control(f"/churn?share={share}&seed={self._churns}", b"")
+        return [(feed, n) for feed, n in answer["published"]]
 
     def stats(self) -> dict[str, int]:
         """Full responses and 304s served so far."""

@@ -4,8 +4,7 @@ The parts have their own modules: :mod:`~monitor.app.jobs` (the clock: APSchedul
 :mod:`~monitor.app.admission` (a host's turn and a global slot per poll),
 :mod:`~monitor.app.reload` (noticing and reading config edits), :mod:`~monitor.app.lifecycle`
 (signals), :mod:`~monitor.app.wiring` (what a pass builds from the config and reports). The
-schedule itself is data in the store, so one process on SQLite and many on
-PostgreSQL run the same code, and a restart resumes where it stopped.
+schedule is data in the store: one process on SQLite and many on PostgreSQL run the same code.
 
 Shutdown (uvicorn's shape): signals only set a flag; intake stops; running work gets
 ``drain_timeout`` seconds; what is left is cancelled. Nothing is lost by cancelling: an update
@@ -27,7 +26,6 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app.admission import Admission
-from monitor.app.endpoint import Endpoint
 from monitor.app.jobs import digest_sinks, make_scheduler, schedule_digests
 from monitor.app.metrics import Metrics
 from monitor.app.nodes import Heartbeat
@@ -95,8 +93,9 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self._stopping = False
         self._ticked = False
+        self._claimer: asyncio.Task[None] | None = None
         self.metrics = Metrics()
-        self.endpoint: Endpoint | None = None
+        self.endpoint: Any = None  # an Endpoint, with http.listen
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -122,16 +121,19 @@ class Daemon:
         else:  # leases under our id now are our dead predecessor's: our heartbeat would renew them
             await self.store.leave(self.node)
         await self.store.sync_feeds(feed_schedules(self.config))
-        session = make_session(
-            concurrency=defaults.concurrency,
-            per_host=defaults.per_host,
-            user_agent=defaults.user_agent,
-        )
+        limits = {k: getattr(defaults, k) for k in ("concurrency", "per_host", "user_agent")}
+        session = make_session(**limits)
         stack.push_async_callback(session.close)
         self.sink_session = make_sink_session()  # each sink's lane bounds its connections
         stack.push_async_callback(self.sink_session.close)
         fetcher = Fetcher(session, defaults.max_body, defaults.per_host, proxy_routes(defaults))
-        self.admission = Admission(defaults.concurrency, fetcher.host_turn, self._release)
+        self.admission = Admission(
+            defaults.concurrency,
+            fetcher.host_turn,
+            self._release,
+            self.clock,
+            self.metrics.poll_started,
+        )
         self.recorder = PollRecorder(self.store, self.node)
         stack.push_async_callback(self.recorder.drain)
         reader = FeedReader(fetcher, self._parse_pool(stack))
@@ -201,14 +203,7 @@ class Daemon:
         ]
         if progress is not None:
             report_progress(polls, progress)
-        for result in await asyncio.gather(*polls, return_exceptions=True):
-            if isinstance(result, BaseException):
-                summary.crashed += 1
-                continue
-            summary.feeds[result.status] += 1
-            summary.failing += result.failing
-            summary.new += result.new
-            summary.alerts += result.alerts
+        summary.count(await asyncio.gather(*polls, return_exceptions=True))
         await self.pages.drain()  # the pages that did not come within their polls' wait
         summary.deliveries = await self.deliver_due()
         return summary
@@ -250,7 +245,6 @@ class Daemon:
         settings = self.config.settings
         self._scheduler = make_scheduler(
             self.tick,
-            poll=self._poll_tick,
             deliver=self._deliver_tick,
             prune=self._prune_job,
             prune_timezone=settings.defaults.timezone,
@@ -262,15 +256,13 @@ class Daemon:
         await self._serve()
         await self.cut_digests()  # one missed while the daemon was down goes out now
         self._scheduler.start()
+        due, admission = self.store.next_due_at, self.admission
+        claims = admission.keep_filled(self._poll_tick, due, self.clock, self.tick)
+        self._claimer = asyncio.create_task(claims)
         notify("READY=1")
         notify(f"STATUS=polling {len(settings.feeds)} feeds")
-        await log.ainfo(
-            "newsmon.started",
-            node=self.node,
-            feeds=len(settings.feeds),
-            rules=len(settings.rules),
-            sinks=len(settings.sinks),
-        )
+        counts = {k: len(getattr(settings, k)) for k in ("feeds", "rules", "sinks")}
+        await log.ainfo("newsmon.started", node=self.node, **counts)
         for problem in self.config.warnings:  # retired settings, as a reload reports them
             await log.awarning("config.warning", problem=str(problem))
         await stop.wait()
@@ -296,6 +288,8 @@ class Daemon:
         address = self.config.settings.http.address
         if address is None:
             return
+        from monitor.app.endpoint import Endpoint  # aiohttp's server only when asked for
+
         self.endpoint = Endpoint(
             address,
             self.metrics.registry,
@@ -312,6 +306,9 @@ class Daemon:
         notify("STOPPING=1")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+        if self._claimer is not None:
+            self._claimer.cancel()
+            await asyncio.gather(self._claimer, return_exceptions=True)
         self.dispatcher.stop()
         running: set[asyncio.Task[Any]] = (
             set(self.admission.tasks) | self.dispatcher.tasks | self.pages.tasks
@@ -332,7 +329,6 @@ class Daemon:
 
     async def _poll_tick(self) -> None:
         if not self._stopping:
-            self.pages.pump()
             await self.admission.claim_and_spawn(
                 lambda room: self.store.claim_due_feeds(self.node, self.feed_lease, room),
                 self.host_wait,
@@ -343,6 +339,7 @@ class Daemon:
     async def _deliver_tick(self) -> None:
         if not self._stopping:
             self.dispatcher.pump()
+            self.pages.pump()  # the article pages still owed, once a tick
 
     async def _digest_job(self, name: str) -> None:
         if await self._cut_digest(name):

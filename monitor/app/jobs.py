@@ -1,10 +1,10 @@
 """The clock: APScheduler 3.x jobs that start the daemon's work, never the work itself.
 
-A short ``poll`` tick claims due feeds, a ``deliver`` tick feeds each sink's lane (lanes also
-refill as deliveries finish), one cron job per digest sink cuts its digest, a nightly job
-prunes, a heartbeat renews this node's leases, and when systemd asks for one, a watchdog ping;
-with a config file, a ``watch`` tick looks for edits. The schedule of feeds is data in the store,
-not jobs here.
+Due feeds are claimed by :meth:`~monitor.app.admission.Admission.keep_filled` as slots free
+up, not here. A ``deliver`` tick feeds each sink's lane (lanes also refill as deliveries
+finish), one cron job per digest sink cuts its digest, a nightly job prunes, a heartbeat
+renews this node's leases, and when systemd asks for one, a watchdog ping; with a config file,
+a ``watch`` tick looks for edits. The schedule of feeds is data in the store, not jobs here.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ Job = Callable[[], Awaitable[None]]
 def make_scheduler(
     tick: float,
     *,
-    poll: Job,
     deliver: Job,
     prune: Job,
     prune_timezone: str,
@@ -42,10 +41,9 @@ def make_scheduler(
     :func:`schedule_digests`, again at each reload)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
-    for job_id, job in (("poll", poll), ("deliver", deliver)):
-        scheduler.add_job(
-            job, "interval", seconds=tick, id=job_id, next_run_time=now, **JOB_OPTIONS
-        )
+    scheduler.add_job(
+        deliver, "interval", seconds=tick, id="deliver", next_run_time=now, **JOB_OPTIONS
+    )
     trigger = CronTrigger(**PRUNE_AT, timezone=prune_timezone)
     scheduler.add_job(prune, trigger, id="prune", **JOB_OPTIONS)
     interval = watchdog_interval()

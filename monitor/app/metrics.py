@@ -50,6 +50,7 @@ OUTCOMES = tuple(DeliveryOutcome)
 # A poll may take up to its fetch timeout (30 s) plus a parse; a sink answers within 15 s.
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 STATE_TTL = 2.0  # seconds one read of the store serves scrapes
 STATE_TIMEOUT = 5.0  # a scrape does not wait longer for the store: it serves the last values
 
@@ -100,6 +101,12 @@ class Metrics:
             "Time a sink took to accept or refuse one alert.",
             ["sink"],
             buckets=DELIVERY_BUCKETS,
+            registry=registry,
+        )
+        self.poll_lag = Histogram(
+            "newsmon_poll_lag_seconds",
+            "How late a poll started: from its due time to a slot for it.",
+            buckets=LAG_BUCKETS,
             registry=registry,
         )
         self.reloads = Counter(
@@ -153,6 +160,9 @@ class Metrics:
         self.entries.labels("new").inc(result.new)
         self.entries.labels("updated").inc(result.updated)
         self.alerts.inc(result.alerts)
+
+    def poll_started(self, lag: float) -> None:
+        self.poll_lag.observe(max(lag, 0.0))
 
     def feed_crashed(self, seconds: float) -> None:
         self.polls.labels(PollStatus.CRITICAL).inc()

@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from monitor.base.settings import Settings
-from monitor.base.types import DeliveryOutcome, PollStatus
+from monitor.base.types import DeliveryOutcome, PollStatus, UpdateResult
 from monitor.config import LoadedConfig
 from monitor.stages.sinks import sink_fingerprint
 from monitor.store import FeedSchedule, Store, StoryPolicy
@@ -47,6 +47,17 @@ class OnceSummary:
     @property
     def ok(self) -> bool:
         return self.crashed == 0
+
+    def count(self, results: Sequence[UpdateResult | BaseException]) -> None:
+        """Add the polls' results (an exception: a poll that crashed)."""
+        for result in results:
+            if isinstance(result, BaseException):
+                self.crashed += 1
+                continue
+            self.feeds[result.status] += 1
+            self.failing += result.failing
+            self.new += result.new
+            self.alerts += result.alerts
 
 
 def report_progress(

@@ -114,6 +114,24 @@ class AlertKind(enum.StrEnum):
     DIGEST = "digest"
 
 
+DIGEST = 8  # bytes of sha256 per item: a collision among one feed's items is out of reach
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """What the store keeps of a feed's last parsed body, to parse only what changed next
+    (:mod:`monitor.stages.items`)."""
+
+    head_hash: str
+    digests: bytes  # DIGEST bytes per item, in document order
+    full_parsed_at: datetime
+
+    @property
+    def known(self) -> frozenset[bytes]:
+        d = self.digests
+        return frozenset(d[i : i + DIGEST] for i in range(0, len(d), DIGEST))
+
+
 @dataclass(frozen=True)
 class FeedForUpdate:
     """A feed claimed for polling, with what the last polls left behind.
@@ -136,6 +154,8 @@ class FeedForUpdate:
     redirect_url: str | None = None
     redirect_count: int = 0
     identity: IdentityMode = IdentityMode.GUID
+    due_at: datetime | None = None  # when its poll was due (the poll lag counts from it)
+    items: ItemState | None = None
 
     @property
     def fetch_url(self) -> str:
@@ -349,6 +369,7 @@ class FeedUpdateIntent:
     failing: bool = False
     identity: IdentityMode | None = None  # the feed's identity mode, when this poll changed it
     seen: tuple[str, ...] | None = None  # keys of every entry the parsed document listed
+    items: ItemState | None = None  # the body's items, for a partial parse next time
 
 
 @dataclass(frozen=True)

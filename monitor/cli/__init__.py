@@ -8,31 +8,66 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from monitor import __version__
 from monitor.app.log import configure_logging
 from monitor.base.errors import MonitorError
-from monitor.cli import (
-    alerts,
-    check,
-    feeds,
-    maintenance,
-    migrate,
-    nodes,
-    rules,
-    run,
-    schema,
-    sinks,
-    status,
-)
 from monitor.cli.common import PROBLEM, default_config
 
 SIGPIPE_EXIT = 128 + 13
-GROUPS = (run, migrate, check, status, feeds, alerts, maintenance, rules, sinks, nodes, schema)
+GROUPS = (
+    "run",
+    "migrate",
+    "check",
+    "status",
+    "feeds",
+    "alerts",
+    "maintenance",
+    "rules",
+    "sinks",
+    "nodes",
+    "schema",
+)
+# The group that registers each command: a command imports its own group alone (start-up
+# time); anything else (no command, help, a command not listed here) imports every group.
+COMMANDS = {
+    "run": "run",
+    "migrate": "migrate",
+    "check": "check",
+    "status": "status",
+    "feeds": "feeds",
+    "discover": "feeds",
+    "alerts": "alerts",
+    "prune": "maintenance",
+    "test-rules": "rules",
+    "sinks": "sinks",
+    "nodes": "nodes",
+    "schema": "schema",
+}
+VALUED = ("--config", "--log-level")  # the options before a command that take a value
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, if any (the first word that is no option nor its value)."""
+    words = iter(argv)
+    for word in words:
+        if word in VALUED:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _groups(argv: Sequence[str] | None) -> list[ModuleType]:
+    command = _command_in(argv) if argv is not None else None
+    names = [COMMANDS[command]] if command in COMMANDS else GROUPS
+    return [importlib.import_module(f"monitor.cli.{name}") for name in names]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -65,7 +100,8 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command's parser; given the arguments, only with the group of the command named."""
     common = _common_options(suppress=True)
     parser = argparse.ArgumentParser(
         prog="newsmon",
@@ -74,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in GROUPS:
+    for group in _groups(argv):
         group.register(commands, common)
     demo = commands.add_parser(
         "demo", parents=[common], help="see an alert end to end, offline, in a few seconds"
@@ -84,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         code: int = args.func(args)
         sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit

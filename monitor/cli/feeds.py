@@ -13,12 +13,19 @@ from typing import Any
 from monitor.base.settings import FeedPolicy, FeedSpec, Settings
 from monitor.base.types import MALFORMED
 from monitor.cli import opml
-from monitor.cli.common import OK, PROBLEM, load, plural, print_json, when, with_store
+from monitor.cli.common import OK, PROBLEM, USAGE, load, plural, print_json, when, with_store
 from monitor.cli.render import Column, print_lines, print_table
+
+PAGE = 50  # feeds a page of `newsmon feeds` shows: 100,000 rows are no table
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     feeds = commands.add_parser("feeds", parents=[common], help="feed status")
+    feeds.add_argument(
+        "--limit", type=int, default=PAGE, metavar="N", help=f"feeds per page (default {PAGE})"
+    )
+    feeds.add_argument("--page", type=int, default=1, metavar="P", help="which page (from 1)")
+    feeds.add_argument("--all", action="store_true", help="every feed, however many")
     feeds.set_defaults(func=cmd_feeds)
     feed_actions = feeds.add_subparsers(dest="action", metavar="ACTION")
     enable = feed_actions.add_parser(
@@ -51,18 +58,27 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             return PROBLEM
         print(f"{args.url}: enabled, polled at the next tick")
         return OK
-    rows = asyncio.run(with_store(loaded, _feeds_with_pages))
+    if args.limit < 1 or args.page < 1:
+        print("newsmon feeds: --limit and --page start at 1", file=sys.stderr)
+        return USAGE
+    limit = None if getattr(args, "all", False) else args.limit
+    offset = 0 if limit is None else (args.page - 1) * limit
+
+    async def read(store: Any) -> tuple[list[dict[str, Any]], dict[Any, int]]:
+        return await _feeds_with_pages(store, limit, offset), await store.feed_states()
+
+    rows, states = asyncio.run(with_store(loaded, read))
     if args.json:
         for row in rows:
             print_json(row)
         return OK
-    print_feeds(rows)
+    print_feeds(rows, states, offset)
     return OK
 
 
-async def _feeds_with_pages(store: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await store.list_feeds()
-    counts = await store.page_counts()
+async def _feeds_with_pages(store: Any, limit: int | None, offset: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await store.list_feeds(limit, offset)
+    counts = await store.page_counts([row["url"] for row in rows])
     for row in rows:
         row["pages"] = counts.get(row["url"], {})
     return rows
@@ -95,10 +111,15 @@ FEED_COLUMNS = (
 )
 
 
-def print_feeds(rows: list[dict[str, Any]]) -> None:
-    """The feeds as a table, then what needs saying about some of them, then a tally."""
+def print_feeds(
+    rows: list[dict[str, Any]], states: dict[Any, int] | None = None, offset: int = 0
+) -> None:
+    """A page of feeds as a table, then what needs saying about some of them, then a tally of
+    them all (and how to see the next page)."""
+    states = states if states is not None else Counter(row["state"] for row in rows)
+    total = sum(states.values())
     if not rows:
-        print("no feeds yet")
+        print("no feeds yet" if not total else f"no feeds on this page (there are {total})")
         return
     print_table(
         FEED_COLUMNS,
@@ -118,9 +139,13 @@ def print_feeds(rows: list[dict[str, Any]]) -> None:
     notes = [line for row in rows for line in _feed_notes(row)]
     if notes:
         print_lines(["", *notes])
-    states = Counter(row["state"] for row in rows)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    print_lines(["", f"{plural(len(rows), 'feed')}: {summary}"])
+    lines = ["", f"{plural(total, 'feed')}: {summary}"]
+    if len(rows) < total:
+        page = offset // len(rows) + 1 if offset % len(rows) == 0 else None
+        more = f"; --page {page + 1} for more" if page and offset + len(rows) < total else ""
+        lines.append(f"shown: {offset + 1}-{offset + len(rows)}{more}; --all for every feed")
+    print_lines(lines)
 
 
 def _feed_notes(row: dict[str, Any]) -> list[str]:

@@ -30,7 +30,7 @@ from typing import Protocol
 import structlog
 
 from monitor.base.clock import Clock
-from monitor.base.errors import NotAFeed, UpdateError
+from monitor.base.errors import NotAFeed, ParseError, UpdateError
 from monitor.base.settings import FeedPolicy, PollPolicy
 from monitor.base.types import (
     MALFORMED,
@@ -40,7 +40,6 @@ from monitor.base.types import (
     FeedRhythm,
     FeedUpdateIntent,
     FetchResult,
-    IdentityMode,
     ParsedFeed,
     PollStatus,
     RedirectSeen,
@@ -49,9 +48,11 @@ from monitor.base.types import (
     UpdateResult,
 )
 from monitor.config import LoadedConfig
+from monitor.flow.announce import announce, announce_identity, log_update
 from monitor.flow.events import PollEvents, Unobserved
 from monitor.flow.fulltext import complete
 from monitor.flow.pages import PageReader
+from monitor.flow.partial import Reading, partial_hints, plan_reading, seen_keys
 from monitor.flow.reader import FeedReader, Fetched, read_validators
 from monitor.stages.articles import resolve_language, with_language
 from monitor.stages.decide import (
@@ -68,11 +69,6 @@ from monitor.stages.schedule import PollHints, cache_lifetime, entry_interval, q
 from monitor.store.feeds import RecordOutcome
 
 log = structlog.get_logger("newsmon.feed")
-
-_CHAIN_REASON = {
-    IdentityMode.GUID: "GUIDs repeat across entries or change between fetches",
-    IdentityMode.LINK: "links repeat across different entries",
-}
 
 
 class PipelineStore(Protocol):
@@ -135,7 +131,7 @@ class Pipeline:
                 raise
             seconds = time.monotonic() - started
             self.events.feed_updated(result, seconds)
-            await _log_update(result, seconds)
+            await log_update(result, seconds)
             if result.alerts and self.on_alerts:
                 self.on_alerts(result.alerts)
             return result
@@ -154,7 +150,7 @@ class Pipeline:
         if not outcome.recorded:
             error = "another node took over this feed"
             return UpdateResult(feed.url, PollStatus.LEASE_LOST, error=error)
-        await _announce(feed, intent, policy.poll)
+        await announce(feed, intent, policy.poll)
         return _result(feed, intent, outcome)
 
     async def _poll(
@@ -169,22 +165,26 @@ class Pipeline:
         skipped = validators.skip_parse(feed)
         if skipped is not None:
             return validators.saved_by(replace(unchanged, status=skipped))
-        parsed, followed = await self._parse(feed, fetched, policy)
+        reading = plan_reading(feed, fetched.result, now)
+        parsed, followed, reading = await self._read(feed, fetched, reading, policy, now)
         if followed is not fetched:  # a page led to its feed: save the feed's validators
             validators = await read_validators(followed.result)
         if parsed.warning:
             await log.awarning("feed.malformed", warning=parsed.warning)
         published = tuple(e.published for e in parsed.entries)
         rhythm = FeedRhythm(entry_interval(published, now), parsed.publisher_interval)
-        hints = replace(
-            hints,
-            entry_interval=rhythm.entry_interval,
-            quiet_for=quiet_for(published, now),
-            publisher_interval=rhythm.publisher_interval,
-        )
+        if reading.partial:  # only the changed items were read: the stored rhythm stands
+            hints = partial_hints(hints, published, now)
+        else:
+            hints = replace(
+                hints,
+                entry_interval=rhythm.entry_interval,
+                quiet_for=quiet_for(published, now),
+                publisher_interval=rhythm.publisher_interval,
+            )
         writes, ident = await self._decide(feed, policy, config, parsed, now)
         if ident.mode != feed.identity:
-            await _announce_identity(feed.identity, ident.mode)
+            await announce_identity(feed.identity, ident.mode)
         return validators.saved_by(
             replace(
                 self._intent(feed, followed, PollStatus.OK, policy, hints, now),
@@ -193,10 +193,11 @@ class Pipeline:
                 error_kind=MALFORMED if parsed.warning else None,
                 title=parsed.title,
                 entries=tuple(writes),
-                rhythm=rhythm,
+                rhythm=None if reading.partial else rhythm,
                 identity=ident.mode if ident.mode != feed.identity else None,
-                # a first sync has no entries to mark as seen or gone
-                seen=tuple(item.key for item in ident.items) if feed.synced else None,
+                # a first sync has no entries to mark as seen or gone, nor a partial read
+                seen=seen_keys(feed, ident, reading),
+                items=reading.items if followed is fetched else None,
             )
         )
 
@@ -245,6 +246,23 @@ class Pipeline:
         )
         redirect, relocation = follow_redirect(feed, result.moved_to)
         return Fetched(result, redirect, relocation)
+
+    async def _read(
+        self,
+        feed: FeedForUpdate,
+        fetched: Fetched,
+        reading: Reading,
+        policy: FeedPolicy,
+        now: datetime,
+    ) -> tuple[ParsedFeed, Fetched, Reading]:
+        """Parse the changed items alone when the reading says so, else the whole body."""
+        if reading.partial:
+            try:
+                return await self.reader.parse(reading.result, policy), fetched, reading
+            except ParseError:  # the partial document would not parse: read the whole body
+                reading = reading.whole(fetched.result, now)
+        parsed, followed = await self._parse(feed, fetched, policy)
+        return parsed, followed, reading
 
     async def _parse(
         self, feed: FeedForUpdate, fetched: Fetched, policy: FeedPolicy
@@ -335,49 +353,4 @@ def _result(feed: FeedForUpdate, intent: FeedUpdateIntent, outcome: RecordOutcom
         outcome.alerts,
         None if intent.error_kind == MALFORMED else intent.error,  # logged as feed.malformed
         intent.failing,
-    )
-
-
-async def _log_update(result: UpdateResult, seconds: float) -> None:
-    fields = {
-        "status": result.status,
-        "new": result.new,
-        "updated": result.updated,
-        "matched": result.matched,
-        "alerts": result.alerts,
-        "ms": round(seconds * 1000),
-    }
-    if result.error:
-        await log.awarning("feed.updated", **fields, error=result.error)
-    else:
-        await log.ainfo("feed.updated", **fields)
-
-
-async def _announce(feed: FeedForUpdate, intent: FeedUpdateIntent, policy: PollPolicy) -> None:
-    """Log the changes of state an operator should see once, not on every poll."""
-    if intent.relocation is not None:
-        await log.awarning(
-            "feed.relocated",
-            fetch_from=intent.relocation.url,
-            was=feed.fetch_url,
-            reason=intent.relocation.source,
-            hint="the config keeps the old URL as the feed's identity; update it when ready",
-        )
-    if intent.status is PollStatus.GONE:
-        await log.aerror("feed.disabled", reason=intent.error)
-    elif intent.failing and feed.consecutive_failures < policy.failing_after:
-        await log.aerror(
-            "feed.failing",
-            failures=feed.consecutive_failures + 1,
-            retry_in=round((intent.next_poll_at - intent.attempted_at).total_seconds()),
-        )
-
-
-async def _announce_identity(was: IdentityMode, now: IdentityMode) -> None:
-    how = {IdentityMode.LINK: "their links", IdentityMode.HASH: "their text"}[now]
-    await log.awarning(
-        "feed.identity",
-        was=was,
-        now=now,
-        reason=f"the feed's {_CHAIN_REASON[was]}: entries are told apart by {how}",
     )

@@ -10,13 +10,13 @@ are :mod:`~monitor.store.feeds`, :mod:`~monitor.store.entries`, :mod:`~monitor.s
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
 
 import sqlalchemy as sa
-from alembic.util import CommandError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -69,7 +69,7 @@ class StoreCore:
             await engine.dispose()
             if lock:
                 lock.release()
-            if not isinstance(e, OSError | sa.exc.SQLAlchemyError | CommandError):
+            if not isinstance(e, OSError | sa.exc.SQLAlchemyError) and not _alembic_error(e):
                 raise
             raise StoreError(
                 f"cannot open state {url.render_as_string(hide_password=True)}: {e}"
@@ -105,3 +105,9 @@ class StoreCore:
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         async with self._engine.begin() as conn:
             yield conn
+
+
+def _alembic_error(e: BaseException) -> bool:
+    """An error of Alembic's (imported only when a migration ran, so only then can it be)."""
+    module = sys.modules.get("alembic.util")
+    return module is not None and isinstance(e, module.CommandError)

@@ -12,23 +12,23 @@ lock so that nodes starting together do not race.
 from __future__ import annotations
 
 import fcntl
+import functools
 import importlib
 import os
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.base.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x6E65_7773  # "news"
@@ -117,6 +117,8 @@ class Revisions:
 
 
 def _config() -> Config:
+    from alembic.config import Config  # Alembic (and Mako) only when a migration is due
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -124,12 +126,45 @@ def _config() -> Config:
 
 def head_revision() -> str:
     """This code's newest schema revision."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
 
 
+@functools.cache
+def _quick_head() -> str | None:
+    """The newest revision, read from the migration files without importing Alembic: the one
+    no other names as its ``down_revision`` (None when that is not exactly one)."""
+    revision, down = (
+        re.compile(r'^revision[^=]*= *"([^"]+)"', re.M),
+        re.compile(r'^down_revision[^=]*= *"([^"]+)"', re.M),
+    )
+    found, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text()
+        found.update(revision.findall(text))
+        parents.update(down.findall(text))
+    heads = found - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _current(connection: sa.Connection) -> str | None:
+    """The store's revision, read without Alembic (None: no version table, or no row)."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _revisions(connection: sa.Connection) -> Revisions:
+    current, head = _current(connection), _quick_head()
+    if current is not None and current == head:
+        return Revisions(current, head, True)  # the usual start: nothing to migrate
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     script = ScriptDirectory.from_config(_config())
     current = MigrationContext.configure(connection).get_current_revision()
     head = head_revision()
@@ -169,6 +204,8 @@ async def prepare(engine: AsyncEngine, policy: SchemaPolicy) -> Revisions:
 def _upgrade(connection: sa.Connection, target: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    from alembic import command
+
     config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, target)

@@ -21,6 +21,7 @@ from monitor.base.types import (
     FeedForUpdate,
     FeedUpdateIntent,
     IdentityMode,
+    ItemState,
     PollStatus,
 )
 from monitor.store.core import StoreCore
@@ -29,6 +30,7 @@ from monitor.store.entries import touch_seen
 from monitor.store.recording import write_entries
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds, pages
+from monitor.store.sync import SYNC_CHUNK, update_known
 
 SYNC_FEEDS_LOCK = 0x6E65_7766  # "newf": one node syncs the config's feeds at a time
 
@@ -100,6 +102,14 @@ def _learnt_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
             body_hash=intent.body_hash,
             scan_hash=intent.scan_hash,
         )
+    if intent.items is not None:
+        values.update(
+            item_head=intent.items.head_hash,
+            item_digests=intent.items.digests,
+            items_parsed_at=intent.items.full_parsed_at,
+        )
+    elif intent.status is PollStatus.OK:  # parsed whole, but the body did not cut cleanly
+        values.update(item_head=None, item_digests=None, items_parsed_at=None)
     if intent.title:
         values["title"] = intent.title
     if intent.status is PollStatus.OK:
@@ -136,6 +146,10 @@ CLAIMED = (
     feeds.c.redirect_url,
     feeds.c.redirect_count,
     feeds.c.identity,
+    feeds.c.next_poll_at,
+    feeds.c.item_head,
+    feeds.c.item_digests,
+    feeds.c.items_parsed_at,
 )
 
 
@@ -155,7 +169,15 @@ def _claimed(row: Any) -> FeedForUpdate:
         redirect_url=row.redirect_url,
         redirect_count=row.redirect_count,
         identity=IdentityMode(row.identity),
+        due_at=row.next_poll_at,
+        items=_items(row),
     )
+
+
+def _items(row: Any) -> ItemState | None:
+    if row.item_head is None or row.item_digests is None or row.items_parsed_at is None:
+        return None
+    return ItemState(row.item_head, bytes(row.item_digests), row.items_parsed_at)
 
 
 class _LeaseLost(Exception):
@@ -187,35 +209,26 @@ class FeedStore(StoreCore):
             ).all()
             known = {row.url: row for row in rows}
             spread = max(5.0, sum(1 for url in wanted if url not in known) / rate)
-            for row in rows:
-                if row.url not in wanted and row.active:
-                    await conn.execute(feeds.update().where(f.id == row.id).values(active=False))
-            for url, spec in wanted.items():
-                if url not in known:
-                    delay = self.rng.uniform(0, min(spread, spec.interval))
-                    await conn.execute(
-                        self._insert(feeds)
-                        .values(
-                            url=url,
-                            name=spec.name,
-                            active=True,
-                            created_at=now,
-                            next_poll_at=now + timedelta(seconds=delay),
-                        )
-                        .on_conflict_do_nothing(index_elements=["url"])
-                    )
-                    continue
-                row = known[url]
-                values: dict[str, Any] = {}
-                if not row.active:
-                    values["active"] = True
-                if row.name != spec.name:
-                    values["name"] = spec.name
-                latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
-                if row.next_poll_at > latest:
-                    values["next_poll_at"] = latest
-                if values:
-                    await conn.execute(feeds.update().where(f.id == row.id).values(**values))
+            gone = [row.id for row in rows if row.url not in wanted and row.active]
+            for start in range(0, len(gone), SYNC_CHUNK):
+                chunk = gone[start : start + SYNC_CHUNK]
+                await conn.execute(feeds.update().where(f.id.in_(chunk)).values(active=False))
+            fresh = [
+                {
+                    "url": url,
+                    "name": spec.name,
+                    "active": True,
+                    "created_at": now,
+                    "next_poll_at": now
+                    + timedelta(seconds=self.rng.uniform(0, min(spread, spec.interval))),
+                }
+                for url, spec in wanted.items()
+                if url not in known
+            ]
+            insert = self._insert(feeds).on_conflict_do_nothing(index_elements=["url"])
+            for start in range(0, len(fresh), SYNC_CHUNK):
+                await conn.execute(insert, fresh[start : start + SYNC_CHUNK])
+            await update_known(conn, known, wanted, now)
 
     async def release_leases(self) -> None:
         """Forget every lease; only for a single node at start, when no lease can be alive."""
@@ -260,6 +273,19 @@ class FeedStore(StoreCore):
         async with self._write() as conn:
             rows = (await conn.execute(claim)).all()
         return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
+
+    async def next_due_at(self) -> datetime | None:
+        """When the next unclaimed active feed is due (an index scan on ``next_poll_at``)."""
+        f = feeds.c
+        now = self.now()
+        query = sa.select(sa.func.min(f.next_poll_at)).where(
+            f.active.is_(True),
+            f.disabled_at.is_(None),
+            sa.or_(f.lease_until.is_(None), f.lease_until < now),
+        )
+        async with self._read() as conn:
+            due: datetime | None = (await conn.execute(query)).scalar()
+        return due
 
     @retried
     async def release_feed(self, feed_id: int, node: str) -> None:

@@ -8,6 +8,7 @@ transaction, and a claim whose node died is claimed again once its lease runs ou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,20 +174,24 @@ class PageStore(StoreCore):
             ]
             return await write_matches(conn, self._insert, match_rows, alert_rows, now)
 
-    async def page_counts(self) -> dict[str, dict[str, int]]:
+    async def page_counts(self, urls: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per feed URL: its pages by state (owed, done, fallback), and its fallbacks by kind
         (``fallback:<kind>``)."""
         p, f = pages.c, feeds.c
-        query = (
-            sa.select(f.url, p.state, p.kind, sa.func.count())
-            .join(feeds, f.id == p.feed_id)
-            .group_by(f.url, p.state, p.kind)
-        )
         found: dict[str, dict[str, int]] = {}
+        rows: list[Any] = []
         async with self._read() as conn:
-            for url, state, kind, n in await conn.execute(query):
-                counts = found.setdefault(url, {})
-                counts[state] = counts.get(state, 0) + n
-                if state == "fallback":
-                    counts[f"fallback:{kind}"] = n
+            for start in range(0, len(urls), 500):
+                query = (
+                    sa.select(f.url, p.state, p.kind, sa.func.count())
+                    .join(feeds, f.id == p.feed_id)
+                    .where(f.url.in_(urls[start : start + 500]))
+                    .group_by(f.url, p.state, p.kind)
+                )
+                rows += (await conn.execute(query)).all()
+        for url, state, kind, n in rows:
+            counts = found.setdefault(url, {})
+            counts[state] = counts.get(state, 0) + n
+            if state == "fallback":
+                counts[f"fallback:{kind}"] = n
         return found

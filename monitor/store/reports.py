@@ -42,10 +42,11 @@ class StoredArticle:
 class ReportStore(StoreCore):
     """Read-only views for ``newsmon feeds``, ``alerts``, ``sinks`` and the metrics."""
 
-    async def list_feeds(self) -> list[dict[str, Any]]:
-        """Every feed the store knows, configured first, with its :class:`FeedState`."""
+    async def list_feeds(self, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """The feeds the store knows (``limit`` of them from ``offset``, else every one),
+        configured first, each with its :class:`FeedState` and how many entries it has."""
         f, e = feeds.c, entries.c
-        counts = sa.select(e.feed_id, sa.func.count().label("n")).group_by(e.feed_id).subquery()
+        count = sa.select(sa.func.count()).where(e.feed_id == f.id).scalar_subquery()
         query = (
             sa.select(
                 f.url,
@@ -67,10 +68,11 @@ class ReportStore(StoreCore):
                 f.entry_interval,
                 f.publisher_interval,
                 f.identity,
-                sa.func.coalesce(counts.c.n, 0).label("entries"),
+                count.label("entries"),
             )
-            .outerjoin(counts, counts.c.feed_id == f.id)
             .order_by(f.active.desc(), f.url)
+            .limit(limit)
+            .offset(offset)
         )
         async with self._read() as conn:
             rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
@@ -83,6 +85,26 @@ class ReportStore(StoreCore):
                 last_error_kind=row["last_error_kind"],
             )
         return rows
+
+    async def feed_states(self) -> dict[FeedState, int]:
+        """How many feeds are in each state, all of them (the tally under a page of feeds)."""
+        f = feeds.c
+        columns = (f.active, f.disabled_at.is_not(None), f.failing_since.is_not(None))
+        query = sa.select(*columns, f.last_status, f.last_error_kind, sa.func.count()).group_by(
+            *columns, f.last_status, f.last_error_kind
+        )
+        tally: dict[FeedState, int] = {}
+        async with self._read() as conn:
+            for active, disabled, failing, status, kind, n in await conn.execute(query):
+                state = feed_state(
+                    active=bool(active),
+                    disabled=bool(disabled),
+                    failing=bool(failing),
+                    last_status=status,
+                    last_error_kind=kind,
+                )
+                tally[state] = tally.get(state, 0) + n
+        return tally
 
     async def list_alerts(
         self, state: str | None = None, limit: int = 50, sink: str | None = None
