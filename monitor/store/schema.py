@@ -85,7 +85,7 @@ feeds = sa.Table(
     # whose GUIDs repeat or change moves down the chain), and when its body was last parsed.
     sa.Column("identity", sa.String(8), nullable=False, server_default="guid"),
     sa.Column("last_parsed_at", UTCDateTime),
-    # 0009: the last parsed body's items, to parse only those that changed (stages/items.py).
+    # 0008: the last parsed body's items, to parse only those that changed (stages/items.py).
     sa.Column("item_head", sa.String(64)),
     sa.Column("item_digests", sa.LargeBinary),
     sa.Column("items_parsed_at", UTCDateTime),
