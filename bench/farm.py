@@ -6,7 +6,9 @@ so per-host connection limits behave as they do on the internet. Each feed carri
 entries (20-60 KB) of Indonesian news text, with an ETag and a Last-Modified that change only
 when the feed gains an entry; conditional GETs that match get a 304. ``churn(share)`` gives that
 share of the feeds one new entry (the oldest drops out); ``slow`` feeds answer after a delay and
-``failing`` feeds answer 500.
+``failing`` feeds answer 500. ``teasers`` feeds carry a one-sentence teaser per entry, linking
+to its article page on the farm (``/page/FEED/N``: some 60 KB of navigation, scripts, the
+article and a related-links box, as a news site serves it).
 
     farm = Farm(feeds=1000, hosts=100)
     farm.start()
@@ -51,6 +53,7 @@ ITEM = (
     "<pubDate>{date}</pubDate><category>Nasional</category>"
     "<description>{text}</description></item>"
 )
+TEASER_LINK = "http://{address}:{port}/page/{feed}/{n}#berita{host}.example/{feed}/{n}"
 EPOCH = 1_796_000_000  # late 2026: entry n of a feed is published n * 7 minutes after it
 
 
@@ -69,17 +72,48 @@ def entry_count(feed: int) -> int:
     return 20 + feed * 7 % 31
 
 
-def item(feed: int, host: int, n: int) -> str:
+def item(feed: int, host: int, n: int, port: int | None = None) -> str:
+    """Entry ``n`` of a feed; with ``port``, a teaser linking to its page on the farm."""
     seed = feed * 1_000_003 + n
     title = " ".join(words(seed, 8)).capitalize()
     city = CITIES[seed % len(CITIES)]
-    text = f"{city} - " + " ".join(words(seed + 1, 120)).capitalize() + "."
+    text = f"{city} - " + " ".join(words(seed + 1, 16 if port else 120)).capitalize() + "."
     date = email.utils.formatdate(EPOCH + n * 420, usegmt=True)
-    return ITEM.format(title=title, host=host, feed=feed, n=n, date=date, text=text)
+    xml = ITEM.format(title=title, host=host, feed=feed, n=n, date=date, text=text)
+    if port is None:
+        return xml
+    link = TEASER_LINK.format(address=address(host), port=port, feed=feed, n=n, host=host)
+    return xml.replace(
+        f"<link>https://berita{host}.example/{feed}/{n}</link>", f"<link>{link}</link>"
+    )
 
 
-def feed_body(feed: int, host: int, newest: int) -> bytes:
-    items = "".join(item(feed, host, n) for n in range(newest, newest - entry_count(feed), -1))
+def article_page(feed: int, n: int) -> bytes:
+    """The article page behind a teaser: its whole text among what a news site adds."""
+    seed = feed * 1_000_003 + n
+    city = CITIES[seed % len(CITIES)]
+    body = "".join(
+        f"<p>{city} - " + " ".join(words(seed + 1 + p, 70)).capitalize() + ".</p>" for p in range(6)
+    )
+    nav = "".join(f'<li><a href="/kanal/{i}">Kanal {i}</a></li>' for i in range(60))
+    related = "".join(
+        f'<li><a href="/page/{feed}/{n - i}">{" ".join(words(seed - i, 8))}</a></li>'
+        for i in range(1, 6)
+    )
+    script = "".join(f"window.f{i}=function(a){{return a+{i}}};" for i in range(1500))
+    return (
+        f"<!DOCTYPE html><html lang='id'><head><title>{' '.join(words(seed, 8))}</title>"
+        f"<script>{script}</script></head><body><header><nav><ul>{nav}</ul></nav></header>"
+        f"<main><article><h1>{' '.join(words(seed, 8)).capitalize()}</h1>{body}</article>"
+        f"<aside><h3>Berita terkait</h3><ul>{related}</ul></aside></main>"
+        "<footer>Hak cipta dilindungi.</footer></body></html>"
+    ).encode()
+
+
+def feed_body(feed: int, host: int, newest: int, port: int | None = None) -> bytes:
+    items = "".join(
+        item(feed, host, n, port) for n in range(newest, newest - entry_count(feed), -1)
+    )
     built = email.utils.formatdate(EPOCH + newest * 420, usegmt=True)
     return (
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
@@ -98,17 +132,21 @@ class FarmState:
     slow: frozenset[int]
     failing: frozenset[int]
     slow_delay: float
+    teasers: frozenset[int] = frozenset()
+    port: int = 0
     newest: dict[int, int] = field(default_factory=dict)
     bodies: dict[int, bytes] = field(default_factory=dict)
     served: int = 0
     not_modified: int = 0
+    pages: int = 0
 
     def first(self, feed: int) -> int:
         return self.newest.setdefault(feed, 100 + entry_count(feed))
 
     def body(self, feed: int) -> bytes:
         if feed not in self.bodies:
-            self.bodies[feed] = feed_body(feed, feed % self.hosts, self.first(feed))
+            port = self.port if feed in self.teasers else None
+            self.bodies[feed] = feed_body(feed, feed % self.hosts, self.first(feed), port)
         return self.bodies[feed]
 
     def churn(self, share: float, seed: int) -> list[int]:
@@ -144,6 +182,13 @@ def make_app(state: FarmState) -> web.Application:
             body=state.body(feed), headers=headers, content_type="application/rss+xml"
         )
 
+    async def page(request: web.Request) -> web.Response:
+        feed, n = int(request.match_info["feed"]), int(request.match_info["n"])
+        if feed not in state.teasers:
+            raise web.HTTPNotFound()
+        state.pages += 1
+        return web.Response(body=article_page(feed, n), content_type="text/html")
+
     async def churn(request: web.Request) -> web.Response:
         share = float(request.query["share"])
         picked = state.churn(share, int(request.query.get("seed", "0")))
@@ -151,10 +196,12 @@ def make_app(state: FarmState) -> web.Application:
         return web.json_response({"changed": len(picked), "published": published})
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"served": state.served, "not_modified": state.not_modified})
+        counts = {"served": state.served, "not_modified": state.not_modified, "pages": state.pages}
+        return web.json_response(counts)
 
     app = web.Application()
     app.router.add_get("/feed/{feed}.xml", handle)
+    app.router.add_get("/page/{feed}/{n}", page)
     app.router.add_post("/churn", churn)
     app.router.add_get("/stats", stats)
     return app
@@ -165,7 +212,7 @@ async def serve(state: FarmState, ready: Any, port: int = 0) -> None:
     await runner.setup()
     first = web.TCPSite(runner, "127.0.0.2", port, backlog=4096, reuse_address=True)
     await first.start()
-    port = runner.addresses[0][1]
+    port = state.port = runner.addresses[0][1]
     for host in range(1, state.hosts):
         site = web.TCPSite(runner, address(host), port, backlog=4096, reuse_address=True)
         await site.start()
@@ -192,6 +239,7 @@ class Farm:
     slow: float = 0.0
     failing: float = 0.0
     slow_delay: float = 2.0
+    teasers: float = 0.0
     port: int = 0
     _process: Any = None
     _churns: int = 0
@@ -200,7 +248,8 @@ class Farm:
         every = range(self.feeds)
         slow = frozenset(random.Random(1).sample(every, round(self.feeds * self.slow)))
         failing = frozenset(random.Random(2).sample(every, round(self.feeds * self.failing)))
-        return FarmState(self.feeds, self.hosts, slow, failing, self.slow_delay)
+        teasers = frozenset(random.Random(3).sample(every, round(self.feeds * self.teasers)))
+        return FarmState(self.feeds, self.hosts, slow, failing, self.slow_delay, teasers)
 
     def start(self) -> Farm:
         context = multiprocessing.get_context("spawn")
@@ -257,10 +306,11 @@ def main() -> None:
     parser.add_argument("--slow", type=float, default=0.0, help="share of slow feeds")
     parser.add_argument("--slow-delay", type=float, default=2.0, help="seconds")
     parser.add_argument("--failing", type=float, default=0.0, help="share of feeds answering 500")
+    parser.add_argument("--teasers", type=float, default=0.0, help="share of teaser feeds")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--urls", type=Path, help="write every feed URL here, one a line")
     args = parser.parse_args()
-    farm = Farm(args.feeds, args.hosts, args.slow, args.failing, args.slow_delay)
+    farm = Farm(args.feeds, args.hosts, args.slow, args.failing, args.slow_delay, args.teasers)
     state = farm.state()
 
     def ready(port: int) -> None:

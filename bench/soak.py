@@ -12,9 +12,12 @@ daemon then runs for ``--minutes`` after ``--warmup`` seconds. Reported:
   poll; RSS of the tree over time (first and last minute, peak);
 - poll lag (due time to a slot, the ``newsmon_poll_lag_seconds`` histogram) p50/p99;
 - alert latency from the farm publishing an entry to the webhook receiving its alert, p50/p99,
-  and how many published entries were alerted.
+  and how many published entries were alerted;
+- with ``--teasers``, article pages extracted and fallen back per second (the teaser feeds'
+  new entries have their page read: ``full_text: auto``).
 
     python bench/soak.py --feeds 2000 --rate 111 --minutes 3
+    python bench/soak.py --feeds 2000 --rate 111 --minutes 3 --teasers 0.2
     python bench/soak.py --feeds 2000 --rate 111 --minutes 3 --code /path/to/other/checkout
 
 ``--code`` runs the daemon from another checkout (put first on ``PYTHONPATH``), to compare two
@@ -119,6 +122,19 @@ def scrape(port: int) -> dict[str, float]:
 
 def polls(metrics: dict[str, float]) -> float:
     return sum(v for k, v in metrics.items() if k.startswith("newsmon_feed_polls_total{"))
+
+
+def page_figures(first: dict[str, float], last: dict[str, float], wall: float) -> dict[str, Any]:
+    """Article pages of the teaser feeds: fetched and fallen back per second, while measured."""
+
+    def delta(result: str) -> float:
+        key = f'newsmon_pages_total{{result="{result}"}}'
+        return last.get(key, 0.0) - first.get(key, 0.0)
+
+    return {
+        "pages extracted/s": round(delta("extracted") / wall, 2),
+        "pages fell back/s": round(delta("fell_back") / wall, 2),
+    }
 
 
 def lag_buckets(metrics: dict[str, float]) -> list[tuple[float, float]]:
@@ -288,6 +304,7 @@ class Soak:
             "alert p50 s": round(pct(self.latencies, 0.5), 2),
             "alert p99 s": round(pct(self.latencies, 0.99), 2),
             "alerted/published": f"{alerted}/{alerted + len(self.published)}",
+            **page_figures(first[1], last[1], wall),
         }
 
 
@@ -332,12 +349,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring")
     parser.add_argument("--churn", type=float, default=0.1, help="share of feeds per interval")
+    parser.add_argument(
+        "--teasers", type=float, default=0.0, help="share of teaser feeds, whose pages are read"
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--per-host", type=int, default=4)
     parser.add_argument("--state", help="a database URL (default: SQLite in a temporary dir)")
     parser.add_argument("--code", help="run the daemon from this checkout instead")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Farm(args.feeds, args.hosts) as farm:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Farm(args.feeds, args.hosts, teasers=args.teasers) as farm,
+    ):
         result = asyncio.run(Soak(args, farm, Path(tmp)).run())
     print(json.dumps(result, indent=2))
 
