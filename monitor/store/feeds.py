@@ -26,6 +26,7 @@ from monitor.base.types import (
 from monitor.store.core import StoreCore
 from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
+from monitor.store.history import keep_polls, poll_row
 from monitor.store.recording import write_entries
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds
@@ -291,7 +292,8 @@ class FeedStore(StoreCore):
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
         try:
             async with self._write() as conn:
-                if not await self._update_feed(conn, intent, node):
+                poll = await self._update_feed(conn, intent, node)
+                if poll is None:
                     raise _LeaseLost
                 created = await write_entries(
                     conn,
@@ -302,6 +304,7 @@ class FeedStore(StoreCore):
                     self.story_policy,
                 )
                 await bump(conn, self._insert, poll_counts([intent]))
+                await keep_polls(conn, self._insert, [poll_row(intent, poll)])
         except _LeaseLost:
             return RecordOutcome(recorded=False)
         return RecordOutcome(recorded=True, alerts=created)
@@ -320,26 +323,27 @@ class FeedStore(StoreCore):
         if any(intent.entries for intent in intents):
             raise ValueError("record_polls takes polls without entries; use record_update")
         async with self._write() as conn:
-            outcomes = [
-                RecordOutcome(recorded=await self._update_feed(conn, intent, node))
-                for intent in intents
-            ]
-            recorded = (i for i, o in zip(intents, outcomes, strict=True) if o.recorded)
-            await bump(conn, self._insert, poll_counts(recorded))
-        return outcomes
+            polls = [await self._update_feed(conn, intent, node) for intent in intents]
+            recorded = [(i, p) for i, p in zip(intents, polls, strict=True) if p is not None]
+            await bump(conn, self._insert, poll_counts(i for i, _ in recorded))
+            await keep_polls(conn, self._insert, [poll_row(i, p) for i, p in recorded])
+        return [RecordOutcome(recorded=poll is not None) for poll in polls]
 
     async def _update_feed(
         self, conn: AsyncConnection, intent: FeedUpdateIntent, node: str
-    ) -> bool:
-        """Write the feed row of one poll; False if another node holds the lease now."""
+    ) -> int | None:
+        """Write the feed row of one poll; returns the feed's count of recorded polls, None if
+        another node holds the lease now."""
         f = feeds.c
         result = await conn.execute(
             feeds.update()
             .where(f.id == intent.feed_id, f.lease_owner == node)
-            .values(**feed_columns(intent))
+            .values(**feed_columns(intent), polls=f.polls + 1)
+            .returning(f.polls)
         )
-        if not result.rowcount:
-            return False
+        poll = result.scalar()
+        if poll is None:
+            return None
         if intent.seen is not None:
             await touch_seen(conn, intent.feed_id, intent.seen, intent.attempted_at)
-        return True
+        return int(poll)
