@@ -178,6 +178,7 @@ matches = sa.Table(
     sa.Column("hits", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("entry_id", "rule_id", "revision"),
+    sa.Index(None, "rule_id", "created_at"),  # 0007: a rule's hits per day, its latest
 )
 
 alerts = sa.Table(
@@ -206,6 +207,7 @@ alerts = sa.Table(
     sa.UniqueConstraint("sink", "rule_id", "story_id", "revision"),
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "sink", "state"),
+    sa.Index(None, "created_at"),  # 0007: the dashboard's newest alerts first
 )
 
 sinks = sa.Table(

@@ -2,7 +2,7 @@
 
 ``poll_history`` keeps the last ``POLL_RING`` polls of each feed, slot ``feeds.polls % 20``
 overwritten by one upsert; ``delivery_attempts`` one row per settled attempt, deleted with its
-alert.
+alert. Two indexes serve the dashboard: a rule's matches by time, alerts by time.
 
 Revision ID: 0007
 Revises: 0006
@@ -55,9 +55,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_delivery_attempts"),
     )
     op.create_index("ix_delivery_attempts_alert_id", "delivery_attempts", ["alert_id"])
+    op.create_index("ix_matches_rule_id_created_at", "matches", ["rule_id", "created_at"])
+    op.create_index("ix_alerts_created_at", "alerts", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_created_at", "alerts")
+    op.drop_index("ix_matches_rule_id_created_at", "matches")
     op.drop_index("ix_delivery_attempts_alert_id", "delivery_attempts")
     op.drop_table("delivery_attempts")
     op.drop_table("poll_history")
