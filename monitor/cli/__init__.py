@@ -28,11 +28,12 @@ from monitor.cli import (
     schema,
     sinks,
     status,
+    web,
 )
 from monitor.cli.common import PROBLEM, default_config
 
 SIGPIPE_EXIT = 128 + 13
-GROUPS = (run, migrate, check, status, feeds, alerts, maintenance, rules, sinks, nodes, schema)
+GROUPS = (run, migrate, check, status, feeds, alerts, maintenance, rules, sinks, nodes, schema, web)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

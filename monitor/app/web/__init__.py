@@ -1,0 +1,93 @@
+"""The web dashboard: what newsmon saw, matched and sent, and a rule lab over the stored news.
+
+Served by the daemon on its ``http.listen`` address beside ``/metrics``, and by ``newsmon web``
+from the store alone. Pages are rendered on the server (Jinja2, autoescaped; charts as SVG) and
+need no script: see :mod:`.guard` for the gate and the headers.
+
+=================  ==============================================================
+``/``              overview: feeds by state, polls and alerts per hour, sinks, nodes
+``/feeds``         the feeds, sorted, filtered and paged; ``/feeds/{id}`` one feed
+``/alerts``        recent alerts (``?tab=dead`` dead letters); ``/alerts/{id}`` one
+``/rules``         the rules with hits per day; ``/rules/{id}`` one rule's matches
+``/lab``           the rule lab: a query over the articles stored in a window
+=================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from monitor.app.web.guard import Guard
+from monitor.app.web.render import environment
+from monitor.config import LoadedConfig
+from monitor.store import Store
+
+
+@dataclass
+class Dashboard:
+    """The pages over ``store``; ``config`` gives the config in force (it may be reloaded)."""
+
+    store: Store
+    config: Callable[[], LoadedConfig]
+    guard: Guard
+    actions: bool = False
+    node_gone_after: float = 90.0
+    env: jinja2.Environment = field(default_factory=environment)
+
+    @classmethod
+    def from_config(cls, store: Store, config: Callable[[], LoadedConfig]) -> Dashboard:
+        http = config().settings.http
+        token = http.token.get_secret_value() if http.token else None
+        gone_after = config().settings.nodes.gone_after
+        return cls(store, config, Guard(token), actions=http.actions, node_gone_after=gone_after)
+
+    @property
+    def middlewares(self) -> list[Any]:
+        return [self.guard.middleware]
+
+    def mount(self, app: web.Application) -> None:
+        from monitor.app.web import actions, lab, pages, rules
+
+        router = app.router
+        router.add_get("/", pages.overview(self))
+        router.add_get("/feeds", pages.feeds(self))
+        router.add_get("/feeds/{id}", pages.feed(self))
+        router.add_get("/alerts", pages.alerts(self))
+        router.add_get("/alerts/{id}", pages.alert(self))
+        router.add_get("/rules", rules.rules(self))
+        router.add_get("/rules/{id}", rules.rule(self))
+        router.add_get("/lab", lab.page(self))
+        router.add_get("/login", actions.login_form(self))
+        router.add_post("/login", actions.login(self))
+        router.add_post("/actions/replay/{id}", actions.replay(self))
+        router.add_post("/actions/enable-feed/{id}", actions.enable_feed(self))
+        router.add_post("/actions/enable-sink/{name}", actions.enable_sink(self))
+        router.add_get("/static/style.css", _style)
+
+    def render(self, template: str, code: int = 200, **context: Any) -> web.Response:
+        html = self.env.get_template(template).render(
+            actions=self.actions, csrf=self.guard.csrf, locked=not self.guard.open, **context
+        )
+        return web.Response(text=html, status=code, content_type="text/html")
+
+
+def dashboard_for(store: Store, config: Callable[[], LoadedConfig]) -> Dashboard | None:
+    """The dashboard the config asks for (``http.dashboard``), or None."""
+    return Dashboard.from_config(store, config) if config().settings.http.dashboard else None
+
+
+_STYLE = resources.files("monitor.app.web").joinpath("static/style.css")
+
+
+async def _style(request: web.Request) -> web.Response:
+    return web.Response(
+        body=_STYLE.read_bytes(),
+        content_type="text/css",
+        headers={"Cache-Control": "max-age=3600"},
+    )
