@@ -14,10 +14,9 @@ import signal
 import sys
 from typing import Any
 
-from aiohttp import web
 from pydantic import ValidationError
 
-from monitor.app.web import Dashboard
+from monitor.app.web import Dashboard, serve
 from monitor.base.clock import utcnow
 from monitor.base.listen import HttpSpec
 from monitor.cli.common import OK, PROBLEM, USAGE, load
@@ -62,19 +61,13 @@ async def _serve(loaded: LoadedConfig, spec: HttpSpec) -> int:
 
     store = await Store.open(loaded.settings.state, utcnow, schema=SchemaPolicy.REQUIRE)
     dashboard = Dashboard.from_config(store, lambda: loaded)
-    app = web.Application(middlewares=dashboard.middlewares)
-    dashboard.mount(app)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
     host, port = spec.address or ("127.0.0.1", 9464)
     try:
-        await web.TCPSite(runner, host, port).start()
+        runner, bound = await serve(dashboard, host, port)
     except OSError as e:
-        await runner.cleanup()
         await store.close()
         print(f"newsmon web: cannot listen on {host}:{port}: {e}", file=sys.stderr)
         return PROBLEM
-    bound = runner.addresses[0][1]
     shown = f"[{host}]" if ":" in host else host
     print(f"newsmon web: serving http://{shown}:{bound}/ (Ctrl-C stops)", flush=True)
     stop = asyncio.Event()

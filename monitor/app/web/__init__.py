@@ -77,6 +77,21 @@ class Dashboard:
         return web.Response(text=html, status=code, content_type="text/html")
 
 
+async def serve(dashboard: Dashboard, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """The dashboard alone on ``host:port`` (``newsmon web``); returns its runner and port.
+    Raises OSError when it cannot listen."""
+    app = web.Application(middlewares=dashboard.middlewares)
+    dashboard.mount(app)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return runner, int(runner.addresses[0][1])
+
+
 def dashboard_for(store: Store, config: Callable[[], LoadedConfig]) -> Dashboard | None:
     """The dashboard the config asks for (``http.dashboard``), or None."""
     return Dashboard.from_config(store, config) if config().settings.http.dashboard else None

@@ -36,7 +36,7 @@ def login(d: Dashboard) -> Handler:
             raise web.HTTPForbidden(text="403: a login must come from this dashboard's form\n")
         if not d.guard.right_token(str(form.get("token", ""))):
             return d.render("login.html", code=401, error="That is not the token.")
-        response = web.HTTPSeeOther("/")
+        response = web.Response(status=303, headers={"Location": "/"})
         d.guard.login(response)
         return response
 

@@ -7,8 +7,8 @@ SameSite=Strict cookie holding an HMAC of the token (never the token itself). ``
 value, an HMAC of the token too, and come from the dashboard's own origin.
 
 Every dashboard answer carries a Content-Security-Policy with no script source at all (the
-pages have none; charts are SVG drawn on the server), and ``nosniff``, ``no-referrer`` and
-frame denial.
+pages have none; charts are SVG drawn on the server), and ``nosniff``, a referrer only to itself
+(links out send none) and frame denial.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # links out send none; our own forms keep Origin
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -74,7 +74,11 @@ class Guard:
         return bool(cookie) and hmac.compare_digest(cookie.encode(), self.session.encode())
 
     def same_origin(self, request: web.Request) -> bool:
-        """A POST from the dashboard's own pages (Origin, else Referer, names this host)."""
+        """A POST from the dashboard's own pages: the browser says so (``Sec-Fetch-Site``),
+        or Origin (else Referer) names this host."""
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            return site == "same-origin"
         origin = request.headers.get("Origin") or request.headers.get("Referer")
         if not origin:
             return False
@@ -92,18 +96,19 @@ class Guard:
         if request.path in PROBES:
             return await handler(request)
         if request.path not in PUBLIC and not self.allowed(request):
+            if "text/html" in request.headers.get("Accept", ""):
+                raise web.HTTPSeeOther("/login", headers=HEADERS)
             response: web.StreamResponse = web.Response(
                 status=401,
                 text="401: this dashboard needs its token (/login, or Authorization: Bearer)\n",
                 headers={"WWW-Authenticate": 'Bearer realm="newsmon"'},
             )
-            if "text/html" in request.headers.get("Accept", ""):
-                response = web.HTTPSeeOther("/login")
         else:
             try:
                 response = await handler(request)
             except web.HTTPException as e:
-                response = e
+                e.headers.update(HEADERS)
+                raise
         response.headers.update(HEADERS)
         return response
 

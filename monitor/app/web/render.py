@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from monitor.base.clock import utcnow
 
+MAX_SNIPPETS = 4  # per field
 SECRET_QUERY = re.compile(r"(?i)(token|key|secret|password|sig|auth)[^=&]*=[^&]*")
 
 
@@ -71,16 +72,30 @@ def redact_url(url: str | None) -> str:
 
 
 def mark(text: str, spans: Iterable[tuple[int, int]], width: int = 60) -> Markup:
-    """The words around the first span of ``text``, every span inside marked; escaped."""
-    spans = sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s)
-    if not spans:
+    """The words around each group of nearby spans of ``text``, the spans marked; escaped.
+    At most :data:`MAX_SNIPPETS` groups, joined by line breaks."""
+    ordered = sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s)
+    if not ordered:
         return Markup(escape(text[: width * 2]))
+    groups: list[list[tuple[int, int]]] = []
+    for span in ordered:
+        if groups and span[0] - groups[-1][-1][1] < width * 2:
+            if span[0] >= groups[-1][-1][1]:
+                groups[-1].append(span)
+        else:
+            groups.append([span])
+    return Markup("<br>").join(_snippet(text, g, width) for g in groups[:MAX_SNIPPETS])
+
+
+def _snippet(text: str, spans: list[tuple[int, int]], width: int) -> Markup:
     left = max(0, spans[0][0] - width)
-    right = min(len(text), max(e for _, e in spans if e - spans[0][0] < width * 3) + width)
+    right = min(len(text), spans[-1][1] + width)
+    if left > 0 and (space := text.find(" ", left, spans[0][0])) != -1:
+        left = space + 1
+    if right < len(text) and (space := text.rfind(" ", spans[-1][1], right)) != -1:
+        right = space
     out, at = [], left
     for start, end in spans:
-        if start < at or end > right:
-            continue
         out += [str(escape(text[at:start])), f"<mark>{escape(text[start:end])}</mark>"]
         at = end
     out.append(str(escape(text[at:right])))

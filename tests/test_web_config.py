@@ -1,0 +1,46 @@
+"""The dashboard's settings: a network address needs a token, actions need one too, and the
+token is a secret like the sinks' (no browser needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_cli import newsmon
+
+TOKEN = "tok-0123456789abcdef-web"
+
+
+async def test_newsmon_web_refuses_a_network_address_without_a_token(
+    write_config, tmp_path: Path
+) -> None:
+    from tests.test_cli import newsmon
+
+    config = write_config(feeds=[], sinks={"log": {"type": "log"}})
+    code, _, err = await newsmon("web", "--config", str(config), "--listen", "0.0.0.0:0")
+    assert code == 2
+    assert "not a loopback address" in err
+    assert "http.token" in err
+    bad = write_config(feeds=[], sinks={"log": {"type": "log"}}, http={"listen": "0.0.0.0:0"})
+    code, out, err = await newsmon("check", "--config", str(bad))
+    assert code == 1
+    assert f"{bad}:" in out + err
+    assert "needs http.token" in out + err
+
+
+async def test_actions_need_a_token_and_the_token_is_a_secret(write_config, tmp_path: Path) -> None:
+    config = write_config(
+        feeds=[], sinks={"log": {"type": "log"}}, http={"listen": "127.0.0.1:0", "actions": True}
+    )
+    code, out, err = await newsmon("check", "--config", str(config))
+    assert code == 1
+    assert "http.actions needs http.token" in out + err
+    config = write_config(
+        feeds=[], sinks={"log": {"type": "log"}}, http={"listen": "0.0.0.0:0", "token": TOKEN}
+    )
+    code, out, err = await newsmon("check", "--config", str(config))
+    assert code == 0, out + err
+    config.chmod(0o644)
+    code, out, err = await newsmon("check", "--config", str(config))
+    assert code == 1
+    assert "http.token is written in this file, which others can read" in out + err
+    assert TOKEN not in out + err
