@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -351,3 +352,46 @@ async def test_actions_need_the_csrf_value_and_the_dashboards_origin(
         await page.click("button:has-text('Replay')")
         assert "pending" in await page.locator("dl.facts").inner_text()
     assert watch.errors == []
+
+
+async def test_the_daemon_serves_the_dashboard_beside_its_probes(
+    write_config, feeds: FeedServer, receiver: Receiver, seed_feed: bytes, tmp_path: Path
+) -> None:
+    """The running daemon's http.listen: /healthz, /readyz and /metrics as before, without the
+    token; the dashboard behind it, showing the daemon's own polls as they happen; a feed
+    gone (410) has an Enable button that enables it."""
+    from tests.test_metrics import running, status, status_until
+
+    feeds.set("seed.xml", seed_feed)
+    gone = feeds.set("gone.xml", b"", status=410)
+    config: Path = write_config(
+        state=f"sqlite:///{tmp_path / 'daemon.db'}",
+        defaults={"backfill": "all"},
+        feeds=[{"url": feeds.url("seed.xml"), "name": "Tagar", "language": "id"}, gone],
+        rules=RULES,
+        sinks={"hook": webhook(receiver.url)},
+        http={"listen": "127.0.0.1:0", "token": TOKEN, "actions": True},
+    )
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with running(config) as (daemon, _), aiohttp.ClientSession() as http:
+        assert daemon.endpoint is not None
+        base = daemon.endpoint.url
+        assert await status_until(http, f"{base}/readyz", 200) == "ready\n"
+        assert await status(http, f"{base}/healthz") == (200, "ok\n")
+        async with http.get(f"{base}/metrics") as r:
+            assert r.status == 200
+            assert "newsmon_feeds" in await r.text()
+        async with http.get(f"{base}/", allow_redirects=False) as r:
+            assert r.status == 401
+        async with browser_page(base, extra_http_headers=bearer) as (page, watch):
+            for _ in range(100):  # the daemon polls on its own clock
+                await page.goto(f"{base}/feeds?state=disabled")
+                if await page.locator("#feeds tbody a").count():
+                    break
+                await asyncio.sleep(0.1)
+            await page.click("#feeds tbody a")
+            assert "disabled" in await page.locator("dl.facts").inner_text()
+            feeds.set("gone.xml", seed_feed.replace(b"tagar.id/", b"tagar.id/back/"))  # it is back
+            await page.click("button:has-text('Enable')")
+            assert "disabled" not in await page.locator("dl.facts dd").first.inner_text()
+        assert watch.errors == []
