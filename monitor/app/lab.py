@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.base.settings import Settings
+from monitor.base.settings import FeedSpec, Settings
 from monitor.base.types import ParsedEntry
 from monitor.stages.articles import article_from_entry, resolve_language, with_language
 from monitor.stages.rules import Article, QueryError, RuleDefinition, RuleSet, parse_query
@@ -28,10 +28,14 @@ def query_rules(query: str, groups: Mapping[str, str], overrides: WordOverrides)
 
 
 def stored_article(
-    row: Any, settings: Settings, lang: str | None = None
+    row: Any,
+    settings: Settings,
+    lang: str | None = None,
+    by_url: Mapping[str, FeedSpec] | None = None,
 ) -> tuple[ParsedEntry, Article, str]:
-    """The entry, the matcher's article and the language note of a stored article row."""
-    spec = settings.feeds_by_url.get(row.feed_url)
+    """The entry, the matcher's article and the language note of a stored article row;
+    ``by_url`` is ``settings.feeds_by_url``, built once by a caller that scans many rows."""
+    spec = (settings.feeds_by_url if by_url is None else by_url).get(row.feed_url)
     entry = ParsedEntry(
         None,
         row.url,

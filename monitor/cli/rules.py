@@ -259,6 +259,7 @@ async def _test_stored(
     since = utcnow() - timedelta(seconds=window)
     settings = loaded.settings
     tallies = {rule.id: _Tally() for rule in rules.rules}
+    by_url = settings.feeds_by_url
     scanned = 0
 
     async def scan(store: Any) -> int:
@@ -268,7 +269,7 @@ async def _test_stored(
         try:
             async for batch in store.stored_articles(since):
                 for row in batch:
-                    _match_stored(row, rules, settings, tallies, args)
+                    _match_stored(row, rules, settings, by_url, tallies, args)
                     scanned += 1
                     progress.update(scanned)
                 await asyncio.sleep(0)
@@ -315,10 +316,11 @@ def _match_stored(
     row: Any,
     rules: RuleSet,
     settings: Any,
+    by_url: Any,
     tallies: dict[str, _Tally],
     args: argparse.Namespace,
 ) -> None:
-    entry, article, note = stored_article(row, settings, args.lang)
+    entry, article, note = stored_article(row, settings, args.lang, by_url)
     found = rules.match(article)
     if not found:
         return

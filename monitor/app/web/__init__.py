@@ -25,8 +25,34 @@ from aiohttp import web
 
 from monitor.app.web.guard import Guard
 from monitor.app.web.render import environment
+from monitor.base.settings import FeedSpec
 from monitor.config import LoadedConfig
 from monitor.store import Store
+
+
+@dataclass(frozen=True)
+class ConfigView:
+    """What the pages need of a config's feeds, built once per loaded config (a large
+    config has 100,000 feeds: no page walks them)."""
+
+    by_url: dict[str, FeedSpec]
+    labels: dict[str, str]
+    tags: tuple[str, ...]
+    tagged: dict[str, frozenset[str]]  # tag -> its feeds' URLs
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig) -> ConfigView:
+        feeds = loaded.settings.feeds
+        tagged: dict[str, set[str]] = {}
+        for feed in feeds:
+            for tag in feed.tags:
+                tagged.setdefault(tag, set()).add(feed.url)
+        return cls(
+            by_url={feed.url: feed for feed in feeds},
+            labels={feed.url: feed.label for feed in feeds},
+            tags=tuple(sorted(tagged)),
+            tagged={tag: frozenset(urls) for tag, urls in tagged.items()},
+        )
 
 
 @dataclass
@@ -39,6 +65,14 @@ class Dashboard:
     actions: bool = False
     node_gone_after: float = 90.0
     env: jinja2.Environment = field(default_factory=environment)
+    _view: tuple[LoadedConfig, ConfigView] | None = None
+
+    def view(self) -> ConfigView:
+        """The config's feeds as the pages use them, rebuilt when the config was reloaded."""
+        loaded = self.config()
+        if self._view is None or self._view[0] is not loaded:
+            self._view = (loaded, ConfigView.of(loaded))
+        return self._view[1]
 
     @classmethod
     def from_config(cls, store: Store, config: Callable[[], LoadedConfig]) -> Dashboard:

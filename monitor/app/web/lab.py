@@ -45,9 +45,9 @@ class LabRun:
 
 
 def _matches(rows: list[Any], rules: RuleSet, d: Dashboard, run: LabRun) -> None:
-    settings = d.config().settings
+    settings, by_url = d.config().settings, d.view().by_url
     for row in rows:
-        entry, article, note = stored_article(row, settings)
+        entry, article, note = stored_article(row, settings, by_url=by_url)
         found = rules.match(article)
         run.scanned += 1
         if not found:

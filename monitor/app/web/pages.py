@@ -72,10 +72,8 @@ def feeds(d: Dashboard) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         q = request.query
         tag = q.get("tag") or None
-        urls = None
-        settings = d.config().settings
-        if tag:
-            urls = {f.url for f in settings.feeds if tag in f.tags}
+        view = d.view()
+        urls = view.tagged.get(tag, frozenset()) if tag else None
         query = FeedQuery(
             state=q.get("state") or None,
             host=q.get("host") or None,
@@ -95,7 +93,6 @@ def feeds(d: Dashboard) -> Handler:
             if query.offset + PAGE < total
             else None,
         }
-        tags = sorted({t for f in settings.feeds for t in f.tags})
         return d.render(
             "feeds.html",
             rows=rows,
@@ -104,8 +101,8 @@ def feeds(d: Dashboard) -> Handler:
             q=q,
             links=links,
             states=list(FeedState),
-            tags=tags,
-            labels={f.url: f.label for f in settings.feeds},
+            tags=view.tags,
+            labels=view.labels,
         )
 
     return handle
@@ -120,9 +117,8 @@ def feed(d: Dashboard) -> Handler:
         found = await d.store.feed_detail(feed_id)
         if found is None:
             raise web.HTTPNotFound(text="no such feed")
-        settings = d.config().settings
-        spec = settings.feeds_by_url.get(found["url"])
-        interval = settings.interval(spec) if spec else None
+        spec = d.view().by_url.get(found["url"])
+        interval = d.config().settings.interval(spec) if spec else None
         return d.render("feed.html", feed=found, spec=spec, interval=interval)
 
     return handle
