@@ -5,7 +5,7 @@ full ring of 20 polls and 2 entries; 5% of the entries matched and alerted, with
 delivery attempts each, some dead; three days of hourly counts. The config lists every feed,
 tagged (10% ``politik``, 50% ``umum``), as the daemon's would.
 
-    python bench/dashboard.py [--feeds 100000] [--runs 7]
+    python bench/dashboard.py [--feeds 100000] [--runs 7] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def fill(db: Path, n: int, now: datetime, rng: random.Random) -> None:
                 failing,
                 ts(last) if state == "disabled" else None,
                 20 if status else 0,
+                tag_text(i),
             )
         )
         if status:
@@ -96,8 +97,8 @@ def fill(db: Path, n: int, now: datetime, rng: random.Random) -> None:
                     attempts.append((aid, t, ts(seen), "dead" if dead else "delivered", "HTTP 500"))
     conn.executemany(
         "INSERT INTO feeds (id, url, name, created_at, next_poll_at, last_attempt_at, last_status,"
-        " last_error, consecutive_failures, failing_since, disabled_at, polls)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " last_error, consecutive_failures, failing_since, disabled_at, polls, tags)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         feeds,
     )
     conn.executemany(
@@ -137,6 +138,15 @@ def fill(db: Path, n: int, now: datetime, rng: random.Random) -> None:
     )
 
 
+def tags_of(i: int) -> list[str]:
+    return ["umum"] * (i % 2 == 0) + ["politik"] * (i % 10 == 0)
+
+
+def tag_text(i: int) -> str | None:
+    """As ``sync_feeds`` stores them."""
+    return f",{','.join(tags_of(i))}," if tags_of(i) else None
+
+
 def config_text(db: Path, n: int) -> str:
     lines = [
         f"state: sqlite:///{db}",
@@ -147,8 +157,9 @@ def config_text(db: Path, n: int) -> str:
         "feeds:",
     ]
     for i in range(1, n + 1):
-        tags = ["umum"] * (i % 2 == 0) + ["politik"] * (i % 10 == 0)
-        lines.append(f"  - {{url: 'https://host{i % 5000}.example/feed/{i}.xml', tags: {tags}}}")
+        lines.append(
+            f"  - {{url: 'https://host{i % 5000}.example/feed/{i}.xml', tags: {tags_of(i)}}}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +172,8 @@ async def time_pages(config: Path, paths: list[str], runs: int) -> None:
     started = time.perf_counter()
     loaded = load_config(config)
     print(
-        f"config of {len(loaded.settings.feeds)} feeds loaded in {time.perf_counter() - started:.1f} s"
+        f"config of {len(loaded.settings.feeds)} feeds loaded in "
+        f"{time.perf_counter() - started:.1f} s"
     )
     store = await Store.open(loaded.settings.state, utcnow)
     runner, port = await serve(Dashboard.from_config(store, lambda: loaded), "127.0.0.1", 0)
@@ -189,15 +201,20 @@ async def main(args: argparse.Namespace) -> None:
     from monitor.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "dash.db"
-        store = await Store.open(f"sqlite:///{db}", utcnow)
-        await store.close()
-        t0 = time.perf_counter()
-        fill(db, args.feeds, utcnow(), random.Random(7))
-        print(f"filled in {time.perf_counter() - t0:.1f} s")
-        config = Path(tmp) / "newsmon.yaml"
-        config.write_text(config_text(db, args.feeds))
-        config.chmod(0o600)
+        where = Path(args.dir or tmp)
+        db = where / "dash.db"
+        config = where / "newsmon.yaml"
+        if not db.exists():
+            store = await Store.open(f"sqlite:///{db}", utcnow)
+            await store.close()
+            t0 = time.perf_counter()
+            fill(db, args.feeds, utcnow(), random.Random(7))
+            print(f"filled in {time.perf_counter() - t0:.1f} s")
+            config.write_text(config_text(db, args.feeds))
+            config.chmod(0o600)
+        else:  # a store kept by --dir: the schema follows the code
+            store = await Store.open(f"sqlite:///{db}", utcnow)
+            await store.close()
         mid = args.feeds // 2
         paths = [
             "/",
@@ -225,4 +242,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--dir", help="keep the store and config here (reused when present)")
     asyncio.run(main(parser.parse_args()))

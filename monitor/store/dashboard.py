@@ -3,7 +3,7 @@ series its charts draw. Every query is bounded (a page, a window, an index looku
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,7 +79,7 @@ class FeedQuery:
 
     state: str | None = None
     host: str | None = None
-    urls: Collection[str] | None = None  # a tag's feeds (the config knows tags, not the store)
+    tag: str | None = None
     failing: bool = False
     sort: str = "url"
     offset: int = 0
@@ -102,11 +102,18 @@ def _feed_filters(q: FeedQuery) -> list[Any]:
     where: list[Any] = []
     if q.state in STATE_WHERE:
         where.append(STATE_WHERE[q.state])
-    if q.host:
-        host = q.host.lower().replace("%", "").replace("_", "")
-        where.append(sa.or_(f.url.like(f"http://{host}/%"), f.url.like(f"https://{host}/%")))
-    if q.urls is not None:
-        where.append(f.url.in_(sorted(q.urls)))
+    if q.host:  # two ranges of the url index: http://host/... and https://host/...
+        host = q.host.lower().strip("/")
+        where.append(
+            sa.or_(
+                *(
+                    sa.and_(f.url >= f"{scheme}://{host}/", f.url < f"{scheme}://{host}0")
+                    for scheme in ("http", "https")
+                )
+            )
+        )
+    if q.tag:
+        where.append(f.tags.contains(f",{q.tag},", autoescape=True))
     if q.failing:
         where.append(f.consecutive_failures > 0)
     return where
@@ -162,7 +169,7 @@ class DashboardStore(ReportStore):
             sa.select(a.id, a.sink, a.rule_id, a.kind, a.state, a.attempts, a.last_error)
             .add_columns(a.created_at, a.delivered_at, a.story_id, e.title, e.url)
             .outerjoin(entries, e.id == a.entry_id)
-            .where(a.state.in_(list(states)))
+            .where(*([a.state.in_(list(states))] if states else []))
             .order_by(a.created_at.desc(), a.id)
             .offset(max(0, offset))
             .limit(limit)

@@ -41,6 +41,12 @@ class FeedSchedule:
     url: str
     name: str | None
     interval: float
+    tags: tuple[str, ...] = ()
+
+    @property
+    def tag_text(self) -> str | None:
+        """The tags as stored: ``,a,b,`` (so one tag is found by ``LIKE '%,a,%'``), or None."""
+        return f",{','.join(self.tags)}," if self.tags else None
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,9 @@ class FeedStore(StoreCore):
             await self._serialize(conn, SYNC_FEEDS_LOCK)
             rows = (
                 await conn.execute(
-                    sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
+                    sa.select(
+                        f.id, f.url, f.name, f.tags, f.active, f.next_poll_at, f.last_attempt_at
+                    )
                 )
             ).all()
             known = {row.url: row for row in rows}
@@ -199,6 +207,7 @@ class FeedStore(StoreCore):
                         .values(
                             url=url,
                             name=spec.name,
+                            tags=spec.tag_text,
                             active=True,
                             created_at=now,
                             next_poll_at=now + timedelta(seconds=delay),
@@ -212,6 +221,8 @@ class FeedStore(StoreCore):
                     values["active"] = True
                 if row.name != spec.name:
                     values["name"] = spec.name
+                if row.tags != spec.tag_text:
+                    values["tags"] = spec.tag_text
                 latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
                 if row.next_poll_at > latest:
                     values["next_poll_at"] = latest

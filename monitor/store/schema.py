@@ -88,7 +88,14 @@ feeds = sa.Table(
     sa.Column("last_parsed_at", UTCDateTime),
     # 0007: how many polls were recorded: the next slot of the feed's ring in ``poll_history``.
     sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
+    # 0007: the config's tags of the feed as ",a,b," (synced with the feeds), for filtering.
+    sa.Column("tags", sa.Text),
     sa.Index(None, "active", "next_poll_at"),
+    sa.Index(None, "name"),  # 0007: the dashboard's feeds by name
+    # 0007: covers the feeds-by-state tally (overview, status, metrics): no table scan.
+    sa.Index(
+        "ix_feeds_state", "active", "disabled_at", "failing_since", "last_status", "last_error_kind"
+    ),
 )
 
 stories = sa.Table(

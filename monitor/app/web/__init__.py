@@ -38,20 +38,14 @@ class ConfigView:
     by_url: dict[str, FeedSpec]
     labels: dict[str, str]
     tags: tuple[str, ...]
-    tagged: dict[str, frozenset[str]]  # tag -> its feeds' URLs
 
     @classmethod
     def of(cls, loaded: LoadedConfig) -> ConfigView:
         feeds = loaded.settings.feeds
-        tagged: dict[str, set[str]] = {}
-        for feed in feeds:
-            for tag in feed.tags:
-                tagged.setdefault(tag, set()).add(feed.url)
         return cls(
             by_url={feed.url: feed for feed in feeds},
             labels={feed.url: feed.label for feed in feeds},
-            tags=tuple(sorted(tagged)),
-            tagged={tag: frozenset(urls) for tag, urls in tagged.items()},
+            tags=tuple(sorted({tag for feed in feeds for tag in feed.tags})),
         )
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 PAGE = 50
 CHART_DAYS = 3
-DEAD_TABS = {"dead": (AlertState.DEAD,), "recent": tuple(AlertState)}
+DEAD_TABS: dict[str, tuple[str, ...]] = {"dead": (AlertState.DEAD,), "recent": ()}  # (): all
 
 
 def hourly_bars(counts: dict[datetime, int], now: datetime, days: int) -> list[tuple[str, int]]:
@@ -71,13 +71,11 @@ def _int(request: web.Request, name: str, default: int = 0) -> int:
 def feeds(d: Dashboard) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         q = request.query
-        tag = q.get("tag") or None
         view = d.view()
-        urls = view.tagged.get(tag, frozenset()) if tag else None
         query = FeedQuery(
             state=q.get("state") or None,
             host=q.get("host") or None,
-            urls=urls,
+            tag=q.get("tag") or None,
             failing=q.get("failing") == "1",
             sort=q.get("sort", "url"),
             offset=_int(request, "offset"),

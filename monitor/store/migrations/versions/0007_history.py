@@ -2,7 +2,9 @@
 
 ``poll_history`` keeps the last ``POLL_RING`` polls of each feed, slot ``feeds.polls % 20``
 overwritten by one upsert; ``delivery_attempts`` one row per settled attempt, deleted with its
-alert. Two indexes serve the dashboard: a rule's matches by time, alerts by time.
+alert. ``feeds.tags`` holds the config's tags (``,a,b,``) for the feeds filter; indexes serve
+the dashboard: feeds by name, the feeds-by-state tally (covering), a rule's matches by
+time, alerts by time.
 
 Revision ID: 0007
 Revises: 0006
@@ -24,6 +26,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("feeds", sa.Column("polls", sa.Integer, nullable=False, server_default="0"))
+    op.add_column("feeds", sa.Column("tags", sa.Text))
+    op.create_index("ix_feeds_name", "feeds", ["name"])
+    op.create_index(
+        "ix_feeds_state",
+        "feeds",
+        ["active", "disabled_at", "failing_since", "last_status", "last_error_kind"],
+    )
     op.create_table(
         "poll_history",
         sa.Column("feed_id", sa.Integer, nullable=False),
@@ -65,5 +74,8 @@ def downgrade() -> None:
     op.drop_index("ix_delivery_attempts_alert_id", "delivery_attempts")
     op.drop_table("delivery_attempts")
     op.drop_table("poll_history")
+    op.drop_index("ix_feeds_state", "feeds")
+    op.drop_index("ix_feeds_name", "feeds")
     with op.batch_alter_table("feeds") as batch:
+        batch.drop_column("tags")
         batch.drop_column("polls")
