@@ -92,6 +92,18 @@ async def test_the_pages_show_what_a_run_once_did(
         assert await page.locator("svg.chart rect.bar").count() >= 24
         await page.screenshot(path=tmp_path / "overview.png", full_page=True)
 
+        host = feeds.url("seed.xml").split("/")[2]
+        for query, shown in [
+            ("tag=world", 1),
+            ("tag=worl", 0),
+            (f"host={host}", 1),
+            ("host=127.0.0.2", 0),
+            ("state=ok", 1),
+            ("state=failing", 0),
+            ("failing=1", 0),
+        ]:
+            await page.goto(f"{origin}/feeds?{query}")
+            assert await page.locator("#feeds tbody a").count() == shown, query
         await page.click("text=Feeds")
         await page.click("#feeds >> text=Tagar")
         polls = await page.locator("#polls tbody tr").all_inner_texts()

@@ -44,3 +44,45 @@ async def test_actions_need_a_token_and_the_token_is_a_secret(write_config, tmp_
     assert code == 1
     assert "http.token is written in this file, which others can read" in out + err
     assert TOKEN not in out + err
+
+
+async def test_the_rule_lab_says_when_it_stopped_early(
+    write_config, feeds, receiver, seed_feed: bytes, clock, monkeypatch, tmp_path: Path
+) -> None:
+    """A scan that passes its time limit stops after the chunk it was in and says so."""
+    import aiohttp
+
+    from monitor.app.web import Dashboard, lab, serve
+    from monitor.config import load_config
+    from monitor.store import Store
+    from tests.configs import rule, webhook
+    from tests.conftest import run_once
+
+    feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        state=f"sqlite:///{tmp_path / 'lab.db'}",
+        defaults={"backfill": "all"},
+        feeds=[{"url": feeds.url("seed.xml"), "language": "id"}],
+        rules=[rule("sanksi", "sanksi")],
+        sinks={"hook": webhook(receiver.url)},
+    )
+    await run_once(config, clock)
+    loaded = load_config(config)
+    store = await Store.open(loaded.settings.state, clock)
+    runner, port = await serve(Dashboard.from_config(store, lambda: loaded), "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/lab?q=Belarus*&window=30d"
+            async with http.get(url) as r:
+                page = await r.text()
+            assert "1 of 3 stored articles matched" in page
+            assert "stopped early" not in page
+            monkeypatch.setattr(lab, "TIME_LIMIT", -1.0)
+            monkeypatch.setattr(lab, "CHUNK", 2)
+            async with http.get(url) as r:
+                page = await r.text()
+            assert "of 2 stored articles matched" in page
+            assert "stopped early: the time limit (-1 s) passed" in page
+    finally:
+        await runner.cleanup()
+        await store.close()
