@@ -3,7 +3,8 @@ articles stored in a window, by the engine of ``newsmon test-rules --stored``.
 
 Bounded so that a heavy query cannot stall the daemon: articles are matched a small chunk at
 a time, yielding to the event loop between chunks, until :data:`TIME_LIMIT` seconds or
-:data:`MAX_SCANNED` articles; the page then says that it stopped early, and where.
+:data:`MAX_SCANNED` articles; the page then says that it stopped early, and where. The
+explanation of the query's terms (a walk over the word vocabulary) runs in a thread.
 """
 
 from __future__ import annotations
@@ -111,8 +112,14 @@ def page(d: Dashboard) -> Handler:
             return d.render(
                 "lab.html", error=f"{e.message} (at character {e.offset + 1})", **context
             )
-        explanation = format_explanation(rules.rules[0].definition, rules.overrides)
-        run = await scan(d, rules, parse_duration(window))
+        # Explaining walks the vocabulary (up to a second): in a thread, beside the scan.
+        explaining = asyncio.create_task(
+            asyncio.to_thread(format_explanation, rules.rules[0].definition, rules.overrides)
+        )
+        try:
+            run = await scan(d, rules, parse_duration(window))
+        finally:
+            explanation = await explaining
         return d.render("lab.html", run=run, explanation=explanation, **context)
 
     return handle
