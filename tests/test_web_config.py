@@ -86,3 +86,52 @@ async def test_the_rule_lab_says_when_it_stopped_early(
     finally:
         await runner.cleanup()
         await store.close()
+
+
+async def test_no_page_shows_a_secret(
+    write_config, feeds, receiver, seed_feed: bytes, clock, tmp_path: Path
+) -> None:
+    """An error that carried a secret (the webhook's signing secret, a credential header, the
+    dashboard's token) shows *** on every page that shows errors."""
+    import aiohttp
+    import sqlalchemy as sa
+
+    from monitor.app.web import Dashboard, serve
+    from monitor.config import load_config
+    from monitor.store import Store
+    from monitor.store.schema import alerts, delivery_attempts
+    from tests.configs import WEBHOOK_SECRET, rule, webhook
+    from tests.conftest import run_once
+
+    feeds.set("seed.xml", seed_feed)
+    header = "Bearer hdr-secret-0123456789"
+    config = write_config(
+        state=f"sqlite:///{tmp_path / 'redact.db'}",
+        defaults={"backfill": "all"},
+        feeds=[{"url": feeds.url("seed.xml"), "language": "id"}],
+        rules=[rule("sanksi", "sanksi")],
+        sinks={"hook": webhook(receiver.url, headers={"Authorization": header})},
+        http={"listen": "127.0.0.1:0", "token": TOKEN},
+    )
+    await run_once(config, clock)
+    loaded = load_config(config)
+    store = await Store.open(loaded.settings.state, clock)
+    leak = f"oops {WEBHOOK_SECRET} {header} {TOKEN}"
+    async with store.engine.begin() as conn:
+        await conn.execute(delivery_attempts.update().values(answer=leak))
+        await conn.execute(alerts.update().values(last_error=leak))
+        [alert_id] = (await conn.execute(sa.select(alerts.c.id))).scalars()
+    runner, port = await serve(Dashboard.from_config(store, lambda: loaded), "127.0.0.1", 0)
+    try:
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        async with aiohttp.ClientSession(headers=bearer) as http:
+            for path in ("/", "/feeds/1", "/alerts", f"/alerts/{alert_id}"):
+                async with http.get(f"http://127.0.0.1:{port}{path}") as r:
+                    page = await r.text()
+                assert r.status == 200
+                for secret in (WEBHOOK_SECRET, "hdr-secret-0123456789", TOKEN):
+                    assert secret not in page, (path, secret)
+            assert "oops *** *** ***" in page  # the alert page shows the answer
+    finally:
+        await runner.cleanup()
+        await store.close()

@@ -24,7 +24,7 @@ import jinja2
 from aiohttp import web
 
 from monitor.app.web.guard import Guard
-from monitor.app.web.render import environment
+from monitor.app.web.render import config_secrets, environment
 from monitor.base.settings import FeedSpec
 from monitor.config import LoadedConfig
 from monitor.store import Store
@@ -38,6 +38,7 @@ class ConfigView:
     by_url: dict[str, FeedSpec]
     labels: dict[str, str]
     tags: tuple[str, ...]
+    secrets: tuple[str, ...]  # every secret of the config, never shown (see :meth:`hide`)
 
     @classmethod
     def of(cls, loaded: LoadedConfig) -> ConfigView:
@@ -46,7 +47,16 @@ class ConfigView:
             by_url={feed.url: feed for feed in feeds},
             labels={feed.url: feed.label for feed in feeds},
             tags=tuple(sorted({tag for feed in feeds for tag in feed.tags})),
+            secrets=config_secrets(loaded),
         )
+
+    def hide(self, text: object) -> str:
+        """``text`` with every secret of the config replaced by ``***`` (defence in depth:
+        errors are redacted where they are made already)."""
+        shown = "" if text is None else str(text)
+        for secret in self.secrets:
+            shown = shown.replace(secret, "***")
+        return shown
 
 
 @dataclass
@@ -100,7 +110,11 @@ class Dashboard:
 
     def render(self, template: str, code: int = 200, **context: Any) -> web.Response:
         html = self.env.get_template(template).render(
-            actions=self.actions, csrf=self.guard.csrf, locked=not self.guard.open, **context
+            actions=self.actions,
+            csrf=self.guard.csrf,
+            locked=not self.guard.open,
+            hide=self.view().hide,
+            **context,
         )
         return web.Response(text=html, status=code, content_type="text/html")
 

@@ -11,8 +11,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 from markupsafe import Markup, escape
+from pydantic import SecretStr
 
 from monitor.base.clock import utcnow
+from monitor.config import LoadedConfig
+from monitor.config.secrets import CREDENTIAL_HEADER
 
 MAX_SNIPPETS = 4  # per field
 SECRET_QUERY = re.compile(r"(?i)(token|key|secret|password|sig|auth)[^=&]*=[^&]*")
@@ -115,3 +118,28 @@ def hit_snippets(article: Mapping[str, Any], hits: Iterable[Mapping[str, Any]]) 
         for name, spans in by_field.items()
         if article.get(name)
     ]
+
+
+def config_secrets(loaded: LoadedConfig) -> tuple[str, ...]:
+    """Every secret value of the config: the sinks' secrets, URLs that are tokens, credential
+    headers, ``http.token``, the state URL's password; the longest first."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.add(value.get_secret_value())
+        elif isinstance(value, tuple | list):
+            for item in value:
+                collect(item)
+
+    settings = loaded.settings
+    for spec in settings.sinks.values():
+        for name in type(spec).model_fields:
+            collect(getattr(spec, name))
+        headers = getattr(spec, "headers", {})
+        found.update(v for k, v in headers.items() if CREDENTIAL_HEADER.search(k))
+    collect(settings.http.token)
+    password = urlsplit(settings.state).password
+    if password:
+        found.add(password)
+    return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
