@@ -83,7 +83,9 @@ class Dashboard:
         http = config().settings.http
         token = http.token.get_secret_value() if http.token else None
         gone_after = config().settings.nodes.gone_after
-        return cls(store, config, Guard(token), actions=http.actions, node_gone_after=gone_after)
+        made = cls(store, config, Guard(token), actions=http.actions, node_gone_after=gone_after)
+        made.view()  # built now, at start, not on the first page's time
+        return made
 
     @property
     def middlewares(self) -> list[Any]:
