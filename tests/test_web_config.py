@@ -135,3 +135,57 @@ async def test_no_page_shows_a_secret(
     finally:
         await runner.cleanup()
         await store.close()
+
+
+async def test_newsmon_web_serves_the_store_a_run_once_filled(
+    write_config, feeds, receiver, seed_feed: bytes, tmp_path: Path
+) -> None:
+    """``run --once`` fills the store, ``newsmon web`` shows it (no polling: the feed is asked
+    once, by the run) and stops on SIGTERM with exit 0."""
+    import asyncio
+    import os
+    import signal
+
+    import aiohttp
+
+    from tests.configs import rule, webhook
+    from tests.test_cli import NEWSMON
+
+    feeds.set("seed.xml", seed_feed)
+    config = write_config(
+        state=f"sqlite:///{tmp_path / 'web.db'}",
+        defaults={"backfill": "all"},
+        feeds=[{"url": feeds.url("seed.xml"), "name": "Tagar", "language": "id"}],
+        rules=[rule("sanksi", "sanksi")],
+        sinks={"hook": webhook(receiver.url)},
+    )
+    code, _, err = await newsmon("run", "--once", "--config", str(config))
+    assert code == 0, err
+    proc = await asyncio.create_subprocess_exec(
+        *NEWSMON,
+        "web",
+        "--config",
+        str(config),
+        "--listen",
+        "127.0.0.1:0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            line = (await proc.stdout.readline()).decode()
+        assert line.startswith("newsmon web: serving http://127.0.0.1:"), line
+        base = line.split()[3].rstrip("/")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/alerts") as r:
+                assert r.status == 200
+                assert "Belarusia dan Rusia" in await r.text()
+            async with http.get(f"{base}/healthz") as r:
+                assert r.status == 404  # the daemon's probes are the daemon's
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            assert await proc.wait() == 0
+    assert len(feeds.hits("seed.xml")) == 1
