@@ -284,9 +284,10 @@ class Daemon:
         return "ready" if self._ticked else "starting"
 
     async def _serve(self) -> None:
-        """Serve ``/healthz``, ``/readyz`` and ``/metrics`` when ``http.listen`` is set."""
-        address = self.config.settings.http.address
-        if address is None:
+        """Serve the probes, ``/metrics`` and the dashboard when ``http.listen`` is set."""
+        from monitor.app.web import dashboard_for
+
+        if (address := self.config.settings.http.address) is None:
             return
         from monitor.app.endpoint import Endpoint  # aiohttp's server only when asked for
 
@@ -296,6 +297,7 @@ class Daemon:
             live=lambda: self.live,
             readiness=lambda: self.readiness,
             refresh=lambda: self.metrics.read_state(self.store, self.config.settings.sinks),
+            dashboard=dashboard_for(self.store, lambda: self.config),
         )
         await self.endpoint.start()
         self._stack.push_async_callback(self.endpoint.stop)

@@ -5,6 +5,7 @@
               while draining after SIGTERM (readiness: count me in or out);
 ``/metrics``  Prometheus exposition of the daemon's registry (see :mod:`monitor.app.metrics`), in
               the text format, or OpenMetrics when the scraper asks for it.
+``/``         the dashboard (:mod:`monitor.app.web`), unless ``http.dashboard: false``.
 
 Being on the daemon's own loop is the point: a blocked loop answers nothing, which a prober
 reads as dead, exactly as the systemd watchdog does.
@@ -13,6 +14,7 @@ reads as dead, exactly as the systemd watchdog does.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
@@ -20,6 +22,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from monitor.base.errors import EndpointError
+
+if TYPE_CHECKING:
+    from monitor.app.web import Dashboard
 
 log = structlog.get_logger("newsmon.http")
 
@@ -39,6 +44,7 @@ class Endpoint:
         live: Callable[[], bool],
         readiness: Callable[[], str],
         refresh: Callable[[], Awaitable[None]],
+        dashboard: Dashboard | None = None,
     ) -> None:
         self.address = address
         self.registry = registry
@@ -46,10 +52,12 @@ class Endpoint:
         self.readiness = readiness
         self.refresh = refresh
         self.port = 0
-        app = web.Application()
+        app = web.Application(middlewares=dashboard.middlewares if dashboard else ())
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
+        if dashboard is not None:
+            dashboard.mount(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
 
     @property

@@ -28,7 +28,7 @@ def story_policy(settings: Settings) -> StoryPolicy:
 
 def feed_schedules(config: LoadedConfig) -> list[FeedSchedule]:
     return [
-        FeedSchedule(spec.url, spec.name, config.policies[spec.url].poll.interval)
+        FeedSchedule(spec.url, spec.name, config.policies[spec.url].poll.interval, spec.tags)
         for spec in config.settings.feeds
     ]
 

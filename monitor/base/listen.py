@@ -1,8 +1,14 @@
-"""The ``http:`` key: where ``newsmon run`` serves ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The ``http:`` key: where ``newsmon run`` serves ``/healthz``, ``/readyz``, ``/metrics`` and
+the dashboard.
 
 Off unless ``listen`` is set. The host is required: ``127.0.0.1:9464`` keeps the endpoint on
 this machine, ``0.0.0.0:9464`` opens it to the network, and that should be a visible choice.
 Port 0 asks the kernel for a free port (the ``http.listening`` log line says which).
+
+The dashboard is open on a loopback address; anywhere else it needs ``token`` (a secret: write
+it as ``${credential:...}``), and without one newsmon refuses to serve it rather than open it
+to the network (``dashboard: false`` keeps only the probes and metrics there). ``actions``
+turns on its buttons (dead-letter replay, re-enabling a feed or a sink), and needs a token too.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, model_validator
 
 EXAMPLES = "examples: 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464"
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
@@ -70,6 +76,26 @@ class HttpSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     listen: Listen | None = None
+    dashboard: bool = True
+    token: SecretStr | None = None
+    actions: bool = False
+
+    @model_validator(mode="after")
+    def _guarded(self) -> HttpSpec:
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("http.token must be at least 16 characters")
+        if self.actions and self.token is None:
+            raise ValueError(
+                "http.actions needs http.token: buttons that change state are never open"
+            )
+        address = self.address
+        if self.dashboard and address and self.token is None and not is_loopback(address[0]):
+            raise ValueError(
+                f"http.listen {self.listen} is not a loopback address: the dashboard there "
+                "needs http.token (token: ${credential:newsmon-http-token}), "
+                "or set http.dashboard: false to serve only /healthz, /readyz and /metrics"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -79,3 +105,13 @@ class HttpSpec(BaseModel):
     @property
     def address(self) -> tuple[str, int] | None:
         return split_listen(self.listen) if self.listen else None
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and ``localhost``: this machine only."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -33,6 +33,7 @@ GROUPS = (
     "sinks",
     "nodes",
     "schema",
+    "web",
 )
 # The group that registers each command: a command imports its own group alone (start-up
 # time); anything else (no command, help, a command not listed here) imports every group.
@@ -49,6 +50,7 @@ COMMANDS = {
     "sinks": "sinks",
     "nodes": "nodes",
     "schema": "schema",
+    "web": "web",
 }
 VALUED = ("--config", "--log-level")  # the options before a command that take a value
 

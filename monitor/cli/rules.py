@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from monitor.app.lab import query_rules, stored_article
 from monitor.base.clock import utcnow
 from monitor.base.errors import MonitorError
 from monitor.base.types import ParsedEntry
@@ -29,12 +30,9 @@ from monitor.stages.rules import (
     Article,
     Match,
     QueryError,
-    RuleDefinition,
     RuleSet,
-    parse_query,
     snippet,
 )
-from monitor.stages.rules.nodes import Node
 
 MAX_SHOWN_HITS = 8
 MAX_SHOWN_ARTICLES = 10  # per rule, with --stored (--json gives them all)
@@ -113,18 +111,10 @@ class _Usage(Exception):
 def _chosen_rules(loaded: LoadedConfig, query: str | None, ids: list[str] | None) -> RuleSet:
     """The configured rules, only those named by ``--rule``, or ``--query`` alone."""
     if query is not None:
-        groups = loaded.settings.groups
-
-        def resolve(name: str, offset: int) -> Node:
-            if name not in groups:
-                raise QueryError(f"unknown group @{name}", offset)
-            return parse_query(groups[name], resolve, check=False)
-
         try:
-            tree = parse_query(query, resolve)
+            return query_rules(query, loaded.settings.groups, loaded.rules.overrides)
         except QueryError as e:
             raise _Usage(f"--query: {e.message} (at character {e.offset + 1})") from e
-        return RuleSet.build([RuleDefinition("query", tree)], loaded.rules.overrides)
     if not ids:
         return loaded.rules
     known = {rule.id: rule.definition for rule in loaded.rules.rules}
@@ -283,6 +273,7 @@ async def _test_stored(
     since = utcnow() - timedelta(seconds=window)
     settings = loaded.settings
     tallies = {rule.id: _Tally() for rule in rules.rules}
+    by_url = settings.feeds_by_url
     scanned = 0
 
     async def scan(store: Any) -> int:
@@ -292,7 +283,7 @@ async def _test_stored(
         try:
             async for batch in store.stored_articles(since):
                 for row in batch:
-                    _match_stored(row, rules, settings, tallies, args)
+                    _match_stored(row, rules, settings, by_url, tallies, args)
                     scanned += 1
                     progress.update(scanned)
                 await asyncio.sleep(0)
@@ -339,26 +330,11 @@ def _match_stored(
     row: Any,
     rules: RuleSet,
     settings: Any,
+    by_url: Any,
     tallies: dict[str, _Tally],
     args: argparse.Namespace,
 ) -> None:
-    spec = settings.feeds_by_url.get(row.feed_url)
-    entry = ParsedEntry(
-        None,
-        row.url,
-        row.title,
-        row.summary,
-        row.content,
-        row.published_at,
-        language=row.language,
-    )
-    configured = args.lang or (spec.language if spec else None)
-    decision = resolve_language(entry, configured, settings.defaults.language)
-    entry = with_language(entry, decision)
-    label = spec.label if spec else (row.feed_name or row.feed_url)
-    article = article_from_entry(
-        entry, feed=label, feed_url=row.feed_url, tags=spec.tags if spec else ()
-    )
+    entry, article, note = stored_article(row, settings, args.lang, by_url)
     found = rules.match(article)
     if not found:
         return
@@ -366,13 +342,13 @@ def _match_stored(
         tally = tallies[match.rule_id]
         tally.articles += 1
         if len(tally.shown) < MAX_SHOWN_ARTICLES:
-            tally.shown.append((entry, article, match, _language_note(entry, decision.describe())))
+            tally.shown.append((entry, article, match, note))
     if args.json:
         print_json(
             {
                 "title": entry.title,
                 "url": entry.link,
-                "feed": label,
+                "feed": article.feed,
                 "published": row.published_at,
                 "stored": row.first_seen_at,
                 **_language_json(entry),

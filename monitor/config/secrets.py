@@ -120,6 +120,9 @@ def _secrets(doc: Document) -> Iterator[tuple[PathKey, str]]:
     state = data.get("state")
     if isinstance(state, str) and urlsplit(state).password:
         yield ("state",), "the state URL's password"
+    http = data.get("http")
+    if isinstance(http, dict) and http.get("token") is not None:
+        yield ("http", "token"), "http.token"
     defaults = data.get("defaults")
     if isinstance(defaults, dict):
         proxy = defaults.get("proxy")

@@ -13,6 +13,8 @@
 :mod:`.retention`          forgetting what is old
 :mod:`.nodes`              each node's heartbeat, lease renewal, who is alive
 :mod:`.pages`              article pages still owed: claimed, completed, settled
+:mod:`.dashboard`          what the web dashboard reads, a page or a window at a time
+:mod:`.history`            each feed's last polls and every delivery attempt, for it
 =========================  ==========================================================
 
 :class:`Store` is all of them over one engine. Its consumers each type against the slice they
@@ -22,6 +24,7 @@ sketches), never an engine that reads or matches feeds.
 """
 
 from monitor.stages.stories import StoryPolicy
+from monitor.store.dashboard import DashboardStore, FeedQuery
 from monitor.store.digests import DigestStore
 from monitor.store.entries import EntryStore
 from monitor.store.feeds import FeedSchedule, FeedStore, RecordOutcome
@@ -39,6 +42,7 @@ class Store(
     DigestStore,
     OutboxStore,
     StatusStore,
+    DashboardStore,
     ReportStore,
     RetentionStore,
     NodeStore,
@@ -48,6 +52,7 @@ class Store(
 
 
 __all__ = [
+    "FeedQuery",
     "FeedSchedule",
     "Leases",
     "NodeBeat",

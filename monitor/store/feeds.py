@@ -27,6 +27,7 @@ from monitor.base.types import (
 from monitor.store.core import StoreCore
 from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
+from monitor.store.history import keep_polls, poll_row
 from monitor.store.recording import write_entries
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds, pages
@@ -42,6 +43,12 @@ class FeedSchedule:
     url: str
     name: str | None
     interval: float
+    tags: tuple[str, ...] = ()
+
+    @property
+    def tag_text(self) -> str | None:
+        """The tags as stored: ``,a,b,`` (so one tag is found by ``LIKE '%,a,%'``), or None."""
+        return f",{','.join(self.tags)}," if self.tags else None
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,9 @@ class FeedStore(StoreCore):
             await self._serialize(conn, SYNC_FEEDS_LOCK)
             rows = (
                 await conn.execute(
-                    sa.select(f.id, f.url, f.name, f.active, f.next_poll_at, f.last_attempt_at)
+                    sa.select(
+                        f.id, f.url, f.name, f.tags, f.active, f.next_poll_at, f.last_attempt_at
+                    )
                 )
             ).all()
             known = {row.url: row for row in rows}
@@ -217,6 +226,7 @@ class FeedStore(StoreCore):
                 {
                     "url": url,
                     "name": spec.name,
+                    "tags": spec.tag_text,
                     "active": True,
                     "created_at": now,
                     "next_poll_at": now
@@ -318,7 +328,8 @@ class FeedStore(StoreCore):
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
         try:
             async with self._write() as conn:
-                if not await self._update_feed(conn, intent, node):
+                poll = await self._update_feed(conn, intent, node)
+                if poll is None:
                     raise _LeaseLost
                 created = await write_entries(
                     conn,
@@ -329,6 +340,7 @@ class FeedStore(StoreCore):
                     self.story_policy,
                 )
                 await bump(conn, self._insert, poll_counts([intent]))
+                await keep_polls(conn, self._insert, [poll_row(intent, poll)])
         except _LeaseLost:
             return RecordOutcome(recorded=False)
         return RecordOutcome(recorded=True, alerts=created)
@@ -347,26 +359,27 @@ class FeedStore(StoreCore):
         if any(intent.entries for intent in intents):
             raise ValueError("record_polls takes polls without entries; use record_update")
         async with self._write() as conn:
-            outcomes = [
-                RecordOutcome(recorded=await self._update_feed(conn, intent, node))
-                for intent in intents
-            ]
-            recorded = (i for i, o in zip(intents, outcomes, strict=True) if o.recorded)
-            await bump(conn, self._insert, poll_counts(recorded))
-        return outcomes
+            polls = [await self._update_feed(conn, intent, node) for intent in intents]
+            recorded = [(i, p) for i, p in zip(intents, polls, strict=True) if p is not None]
+            await bump(conn, self._insert, poll_counts(i for i, _ in recorded))
+            await keep_polls(conn, self._insert, [poll_row(i, p) for i, p in recorded])
+        return [RecordOutcome(recorded=poll is not None) for poll in polls]
 
     async def _update_feed(
         self, conn: AsyncConnection, intent: FeedUpdateIntent, node: str
-    ) -> bool:
-        """Write the feed row of one poll; False if another node holds the lease now."""
+    ) -> int | None:
+        """Write the feed row of one poll; returns the feed's count of recorded polls, None if
+        another node holds the lease now."""
         f = feeds.c
         result = await conn.execute(
             feeds.update()
             .where(f.id == intent.feed_id, f.lease_owner == node)
-            .values(**feed_columns(intent))
+            .values(**feed_columns(intent), polls=f.polls + 1)
+            .returning(f.polls)
         )
-        if not result.rowcount:
-            return False
+        poll = result.scalar()
+        if poll is None:
+            return None
         if intent.seen is not None:
             await touch_seen(conn, intent.feed_id, intent.seen, intent.attempted_at)
-        return True
+        return int(poll)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.base.types import Alert, AlertState, DeliveryOutcome
 from monitor.store.core import StoreCore
 from monitor.store.counts import Key, alert_count, bump
+from monitor.store.history import keep_attempts
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, sinks
 
@@ -29,6 +30,10 @@ class SinkSync:
     enabled: tuple[str, ...] = ()
     disabled: tuple[str, ...] = ()
     orphaned: int = 0
+
+
+# What an UPDATE that settles an attempt returns: the sink it counts for, the attempt it keeps.
+SETTLED = (alerts.c.id, alerts.c.sink, alerts.c.attempts)
 
 
 class OutboxStore(StoreCore):
@@ -93,9 +98,9 @@ class OutboxStore(StoreCore):
                     lease_until=None,
                     last_error=None,
                 )
-                .returning(alerts.c.sink)
+                .returning(*SETTLED)
             )
-            await self._count(conn, result, DeliveryOutcome.DELIVERED)
+            await self._count(conn, result, DeliveryOutcome.DELIVERED, "acknowledged")
 
     @staticmethod
     def _claim_holds(alert_id: str, node: str, attempt: int | None) -> list[sa.ColumnElement[bool]]:
@@ -119,9 +124,9 @@ class OutboxStore(StoreCore):
                 alerts.update()
                 .where(*self._claim_holds(alert_id, node, attempt))
                 .values(next_attempt_at=at, last_error=error, lease_owner=None, lease_until=None)
-                .returning(alerts.c.sink)
+                .returning(*SETTLED)
             )
-            await self._count(conn, result, DeliveryOutcome.RETRY)
+            await self._count(conn, result, DeliveryOutcome.RETRY, error)
 
     @retried
     async def mark_dead(
@@ -132,16 +137,22 @@ class OutboxStore(StoreCore):
                 alerts.update()
                 .where(*self._claim_holds(alert_id, node, attempt))
                 .values(state=AlertState.DEAD, last_error=error, lease_owner=None, lease_until=None)
-                .returning(alerts.c.sink)
+                .returning(*SETTLED)
             )
-            await self._count(conn, result, DeliveryOutcome.DEAD)
+            await self._count(conn, result, DeliveryOutcome.DEAD, error)
 
-    async def _count(self, conn: AsyncConnection, settled: Any, outcome: str) -> None:
-        """Count the attempts an UPDATE ... RETURNING sink settled, in the hour they ended."""
+    async def _count(
+        self, conn: AsyncConnection, settled: Any, outcome: str, answer: str | None
+    ) -> None:
+        """Count the attempts an UPDATE ... RETURNING settled, in the hour they ended, and keep
+        each attempt with its answer."""
         counts: Counter[Key] = Counter()
-        for row in settled.all():
-            counts += alert_count(self.now(), row.sink, outcome)
+        rows = settled.all()
+        now = self.now()
+        for row in rows:
+            counts += alert_count(now, row.sink, outcome)
         await bump(conn, self._insert, counts)
+        await keep_attempts(conn, rows, now, outcome, answer)
 
     async def replay_alert(self, alert_id: str) -> bool:
         """Re-queue a dead alert for delivery now; False if there is no dead alert by that id."""
@@ -215,9 +226,9 @@ class OutboxStore(StoreCore):
                     .values(
                         next_attempt_at=now, last_error=reason, lease_owner=None, lease_until=None
                     )
-                    .returning(alerts.c.sink)
+                    .returning(*SETTLED)
                 )
-                await self._count(conn, answered, DeliveryOutcome.DISABLED)
+                await self._count(conn, answered, DeliveryOutcome.DISABLED, reason)
         return bool(result.rowcount)
 
     async def enable_sink(self, name: str) -> bool:

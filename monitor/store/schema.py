@@ -4,7 +4,8 @@ The schedule is data: ``feeds.next_poll_at`` and the lease columns say which fee
 is polling it; ``alerts`` is the transactional outbox (a digest is an alert too: it has no entry,
 and the alerts it gathered point at it by ``digest_id``); ``sinks`` keeps what must outlive a
 process about each sink: disabled by a 410 and why, and when its last digest was cut;
-``hourly_counts`` is what happened hour by hour, for ``newsmon status``. A change
+``hourly_counts`` is what happened hour by hour, for ``newsmon status``; ``poll_history`` and
+``delivery_attempts`` are what the dashboard shows of each poll and each delivery. A change
 here needs a migration in ``migrations/versions`` (a test compares the two).
 """
 
@@ -85,11 +86,20 @@ feeds = sa.Table(
     # whose GUIDs repeat or change moves down the chain), and when its body was last parsed.
     sa.Column("identity", sa.String(8), nullable=False, server_default="guid"),
     sa.Column("last_parsed_at", UTCDateTime),
+    # 0009: how many polls were recorded: the next slot of the feed's ring in ``poll_history``.
+    sa.Column("polls", sa.Integer, nullable=False, server_default="0"),
+    # 0009: the config's tags of the feed as ",a,b," (synced with the feeds), for filtering.
+    sa.Column("tags", sa.Text),
     # 0008: the last parsed body's items, to parse only those that changed (stages/items.py).
     sa.Column("item_head", sa.String(64)),
     sa.Column("item_digests", sa.LargeBinary),
     sa.Column("items_parsed_at", UTCDateTime),
     sa.Index(None, "active", "next_poll_at"),
+    sa.Index(None, "name"),  # 0009: the dashboard's feeds by name
+    # 0009: covers the feeds-by-state tally (overview, status, metrics): no table scan.
+    sa.Index(
+        "ix_feeds_state", "active", "disabled_at", "failing_since", "last_status", "last_error_kind"
+    ),
 )
 
 stories = sa.Table(
@@ -206,6 +216,7 @@ matches = sa.Table(
     sa.Column("hits", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("entry_id", "rule_id", "revision"),
+    sa.Index(None, "rule_id", "created_at"),  # 0009: a rule's hits per day, its latest
 )
 
 alerts = sa.Table(
@@ -234,6 +245,7 @@ alerts = sa.Table(
     sa.UniqueConstraint("sink", "rule_id", "story_id", "revision"),
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "sink", "state"),
+    sa.Index(None, "created_at"),  # 0009: the dashboard's newest alerts first
 )
 
 sinks = sa.Table(
@@ -277,4 +289,42 @@ nodes = sa.Table(
     sa.Column("reload_at", UTCDateTime),
     sa.Column("reload_ok", sa.Boolean),
     sa.Column("reload_error", sa.Text),
+)
+
+
+# 0009: the last POLL_RING polls of each feed, a ring: poll n of a feed overwrites slot
+# n % POLL_RING, one upsert in the transaction that records the poll. Bounded by construction.
+POLL_RING = 20
+
+poll_history = sa.Table(
+    "poll_history",
+    metadata,
+    sa.Column(
+        "feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("poll", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("new_entries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+)
+
+# 0009: every delivery attempt of an alert, with its answer, inserted where the attempt is
+# settled; it goes with its alert (retention deletes alerts, the foreign key the attempts).
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "alert_id",
+        sa.String(64),
+        sa.ForeignKey("alerts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("answer", sa.Text),
+    sa.Index(None, "alert_id"),
 )

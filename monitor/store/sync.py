@@ -23,12 +23,15 @@ class Scheduled(Protocol):
     @property
     def interval(self) -> float: ...
 
+    @property
+    def tag_text(self) -> str | None: ...
+
 
 async def update_known(
     conn: AsyncConnection, known: Mapping[str, Any], wanted: Mapping[str, Scheduled], now: datetime
 ) -> None:
-    """Bring the known feeds' rows in line with the config: active again, renamed, or polled
-    sooner after their interval got shorter; one statement per kind of change, for all rows."""
+    """Bring the known feeds' rows in line with the config: active again, renamed, retagged, or
+    polled sooner after their interval got shorter; one statement per kind of change."""
     f = feeds.c
     changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for url, spec in wanted.items():
@@ -40,6 +43,8 @@ async def update_known(
             values["active"] = True
         if row.name != spec.name:
             values["name"] = spec.name
+        if row.tags != spec.tag_text:
+            values["tags"] = spec.tag_text
         latest = (row.last_attempt_at or now) + timedelta(seconds=spec.interval)
         if row.next_poll_at > latest:
             values["next_poll_at"] = latest
