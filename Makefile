@@ -44,6 +44,8 @@ format: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/entries.py
+	$(BIN)/python bench/soak.py --feeds 2000 --rate 111 --minutes 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
