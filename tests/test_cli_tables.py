@@ -119,7 +119,7 @@ async def test_piping_into_head_ends_quietly(write_config, tmp_path: Path) -> No
 
     def through_head() -> tuple[int, bytes, bytes]:
         writer = subprocess.Popen(
-            [*NEWSMON, "feeds", "--config", str(config)],
+            [*NEWSMON, "feeds", "--all", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
