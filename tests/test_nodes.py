@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import sys
 from collections.abc import Callable
@@ -140,6 +141,7 @@ async def test_nodes_lists_the_live_nodes_and_flags_the_one_whose_config_differs
         rows = {row["id"]: row for row in json.loads(await newsmon_nodes(configs[1], "--json"))}
         assert rows["node-0"]["reload_ok"] is False
         assert rows["node-0"]["reload_at"] is not None
+        assert re.match(rf"{re.escape(str(configs[0]))}:\d+:\d+: ", rows["node-0"]["reload_error"])
         assert rows["node-1"]["reload_at"] is None
         assert "failed" in await newsmon_nodes(configs[1])
         # newsmon status shows the nodes and the last reload, and asks for attention.

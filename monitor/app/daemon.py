@@ -372,7 +372,7 @@ class Daemon:
         new = await self.watcher.load(self.config)
         if new is None:
             self.metrics.config_reloaded(ok=False)
-            self.heartbeat.reloaded(ok=False, error="the config did not load (see the log)")
+            self.heartbeat.reloaded(ok=False, error="\n".join(self.watcher.rejected[:10]))
             return False
         await self.apply(new)
         self.metrics.config_reloaded(ok=True)

@@ -74,6 +74,7 @@ class ConfigWatcher:
         self.path = path
         self.watched = config_signature(config)
         self._changed: Signature | None = None
+        self.rejected: list[str] = []  # the last rejected load's problems
 
     def edited(self, config: LoadedConfig) -> bool:
         """True once an edit has settled: the files changed, then stayed so for one tick."""
@@ -96,7 +97,8 @@ class ConfigWatcher:
             # The watcher need not try the same broken files again (a SIGHUP with an edit
             # would otherwise be rejected twice); the next edit is a change again.
             self.watched, self._changed = seen, None
-            await log.aerror("config.rejected", problems=[str(p) for p in e.problems])
+            self.rejected = [str(p) for p in e.problems]  # file:line:col: message, each
+            await log.aerror("config.rejected", problems=self.rejected)
             return None
         self.watched = config_signature(new)
         for setting in restart_needed(current.settings, new.settings):
