@@ -10,9 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from monitor.base.types import MALFORMED, AlertState, FeedState, PollStatus, feed_state
+from monitor.base.types import MALFORMED, AlertState, FeedState, PollStatus
 from monitor.store.counts import CountKind
-from monitor.store.reports import ReportStore
+from monitor.store.reports import ReportStore, with_state
 from monitor.store.schema import (
     alerts,
     delivery_attempts,
@@ -84,18 +84,6 @@ class FeedQuery:
     sort: str = "url"
     offset: int = 0
     limit: int = 50
-
-
-def with_state(row: Any) -> dict[str, Any]:
-    found = dict(row._mapping)
-    found["state"] = feed_state(
-        active=found["active"],
-        disabled=found["disabled_at"] is not None,
-        failing=found["failing_since"] is not None,
-        last_status=found["last_status"],
-        last_error_kind=found["last_error_kind"],
-    )
-    return found
 
 
 def _feed_filters(q: FeedQuery) -> list[Any]:

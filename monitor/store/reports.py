@@ -39,6 +39,19 @@ class StoredArticle:
     first_seen_at: datetime
 
 
+def with_state(row: Any) -> dict[str, Any]:
+    """A feeds row as a dict, with its :class:`FeedState`."""
+    found = dict(row._mapping)
+    found["state"] = feed_state(
+        active=found["active"],
+        disabled=found["disabled_at"] is not None,
+        failing=found["failing_since"] is not None,
+        last_status=found["last_status"],
+        last_error_kind=found["last_error_kind"],
+    )
+    return found
+
+
 class ReportStore(StoreCore):
     """Read-only views for ``newsmon feeds``, ``alerts``, ``sinks`` and the metrics."""
 
@@ -75,16 +88,7 @@ class ReportStore(StoreCore):
             .offset(offset)
         )
         async with self._read() as conn:
-            rows = [dict(row._mapping) for row in (await conn.execute(query)).all()]
-        for row in rows:
-            row["state"] = feed_state(
-                active=row["active"],
-                disabled=row["disabled_at"] is not None,
-                failing=row["failing_since"] is not None,
-                last_status=row["last_status"],
-                last_error_kind=row["last_error_kind"],
-            )
-        return rows
+            return [with_state(row) for row in (await conn.execute(query)).all()]
 
     async def feed_states(self) -> dict[FeedState, int]:
         """How many feeds are in each state, all of them (the tally under a page of feeds)."""
