@@ -121,14 +121,16 @@ async def test_probes_and_metrics_follow_feeds_and_deliveries(
         metrics = await scrape_until(
             session,
             base,
+            # The gauges are read from the store at most once a second, the counters live: wait
+            # for both to have seen every feed's poll.
             lambda m: (
                 m.get("newsmon_feeds", state="failing") == 1
                 and m.get("newsmon_feeds", state="disabled") == 1
+                and m.get("newsmon_feeds", state="ok") == 1
                 and m.get("newsmon_deliveries_total", **delivered) == 1
             ),
         )
     assert len(receiver.deliveries) == 1
-    assert metrics.get("newsmon_feeds", state="ok") == 1
     assert metrics.get("newsmon_feeds", state="never_polled") == 0
     assert (metrics.get("newsmon_feed_polls_total", status="error") or 0) >= 1
     assert metrics.get("newsmon_feed_polls_total", status="gone") == 1  # then it is disabled
