@@ -121,7 +121,7 @@ async def test_probes_and_metrics_follow_feeds_and_deliveries(
         metrics = await scrape_until(
             session,
             base,
-            # The gauges are read from the store at most once a second, the counters live: wait
+            # The gauges are read from the store at most every 2 s, the counters live: wait
             # for both to have seen every feed's poll.
             lambda m: (
                 m.get("newsmon_feeds", state="failing") == 1
