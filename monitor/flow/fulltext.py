@@ -83,7 +83,8 @@ async def complete(
     now: datetime,
 ) -> list[Completed]:
     """Each change, its entry completed with its page where the page came in time."""
-    if reader is None or policy.full_text == FullText.NEVER.value:
+    may_alert = any(c.alert and c.kind is not ChangeKind.SAME for c in changes)
+    if reader is None or policy.full_text == FullText.NEVER.value or not may_alert:
         return [_kept(c) for c in changes]
     articles = carries_articles(entries)
     wanted = {i: c for i, c in enumerate(changes) if _wanted(c, policy, articles, now)}
