@@ -449,3 +449,33 @@ def test_a_page_is_tried_a_bounded_number_of_times() -> None:
         outcome = PageOutcome("http://127.0.0.1/a", None, "http", f"{status} from the server")
         assert for_good(outcome, 1) is not again, status
     assert for_good(PageOutcome("http://127.0.0.1/a", None, "robots", "disallowed"), 1)
+
+
+async def test_the_dashboards_feed_page_tells_its_article_pages(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    import aiohttp
+
+    from monitor.app.web import Dashboard, serve
+
+    seed_site(site)
+    site.status["forbidden"] = 403
+    site.teaser_feed(
+        [("berita/belarus", SEED_TITLE, TEASER), ("forbidden", "Berita", "Satu kalimat.")]
+    )
+    config = make_config()
+    await run_once(config, clock)
+    loaded = load_config(config)
+    store = await Store.open(loaded.settings.state, clock)
+    runner, port = await serve(Dashboard.from_config(store, lambda: loaded), "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/feeds") as reply:
+                listing = await reply.text()
+            [path] = {p for p in listing.split('"') if p.startswith("/feeds/") and p[7:].isdigit()}
+            async with session.get(f"http://127.0.0.1:{port}{path}") as reply:
+                text = await reply.text()
+    finally:
+        await runner.cleanup()
+        await store.close()
+    assert '<dd id="pages">1 read, 1 fell back (1 http)</dd>' in text

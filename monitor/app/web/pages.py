@@ -117,7 +117,11 @@ def feed(d: Dashboard) -> Handler:
             raise web.HTTPNotFound(text="no such feed")
         spec = d.view().by_url.get(found["url"])
         interval = d.config().settings.interval(spec) if spec else None
-        return d.render("feed.html", feed=found, spec=spec, interval=interval)
+        pages = (await d.store.page_counts([found["url"]])).get(found["url"], {})
+        fallbacks = sorted((k[9:], n) for k, n in pages.items() if k.startswith("fallback:"))
+        return d.render(
+            "feed.html", feed=found, spec=spec, interval=interval, pages=pages, fallbacks=fallbacks
+        )
 
     return handle
 
