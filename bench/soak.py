@@ -230,7 +230,7 @@ class Soak:
         metrics_port = free_port()
         config = self.config(hook_port, metrics_port)
         if a.state and a.state.startswith("postgres"):
-            empty_postgres(a.state)
+            await empty_postgres(a.state)
         argv, env = self.command("run", "--once", "--json", "--config", str(config))
         started = time.perf_counter()
         done = await asyncio.to_thread(
@@ -333,12 +333,15 @@ async def wait_ready(port: int) -> None:
     sys.exit("the daemon never became ready")
 
 
-def empty_postgres(url: str) -> None:
-    import sqlalchemy as sa
+async def empty_postgres(url: str) -> None:
+    """Drop everything in the database (asyncpg: the driver newsmon's postgresql extra brings)."""
+    import asyncpg
 
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
 
 
 def main() -> None:
