@@ -63,7 +63,8 @@ async def browser_page(origin: str, **context: Any) -> AsyncIterator[tuple[Any, 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, **context)
+            context.setdefault("viewport", {"width": 1280, "height": 900})
+            ctx = await browser.new_context(**context)
             page = await ctx.new_page()
 
             async def dialog(d: Any) -> None:

@@ -407,3 +407,32 @@ async def test_the_daemon_serves_the_dashboard_beside_its_probes(
             await page.click("button:has-text('Enable')")
             assert "disabled" not in await page.locator("dl.facts dd").first.inner_text()
         assert watch.errors == []
+
+
+async def test_every_page_fits_a_phone_screen(
+    write_config,
+    feeds: FeedServer,
+    receiver: Receiver,
+    seed_feed: bytes,
+    clock: FakeClock,
+    dashboard: Serve,
+    tmp_path: Path,
+) -> None:
+    """At 390 px wide no page is wider than the screen: the header wraps and wide tables
+    scroll inside themselves."""
+    feeds.set("seed.xml", seed_feed)
+    config = seed_config(write_config, f"sqlite:///{tmp_path / 'phone.db'}", feeds, receiver)
+    await run_once(config, clock)
+    origin = await dashboard(config)
+    phone = {"width": 390, "height": 844}
+    async with browser_page(origin, viewport=phone) as (page, watch):
+        await page.goto(origin + "/alerts")
+        alert = await page.locator("table a[href^='/alerts/']").first.get_attribute("href")
+        paths = ["/", "/feeds", "/feeds/1", "/alerts", str(alert), "/rules", "/rules/sanksi"]
+        for path in [*paths, "/lab?q=Belarus*+AND+sanksi&window=30d"]:
+            await page.goto(origin + path)
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= phone["width"], (path, width)
+            name = path.strip("/").split("?")[0].replace("/", "-") or "overview"
+            await page.screenshot(path=tmp_path / f"phone-{name}.png", full_page=True)
+    assert watch.errors == []
