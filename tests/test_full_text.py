@@ -382,11 +382,8 @@ async def test_test_rules_full_text_shows_what_the_extractor_kept(
     assert line["matches"][0]["rule"] == "belarus"
 
 
-async def test_feeds_shows_the_pages_read_and_fallen_back_and_why(
-    make_config, site: Site, receiver: Receiver, clock: FakeClock
-) -> None:
-    from tests.test_cli import newsmon
-
+async def _one_read_one_forbidden(make_config: Any, site: Site, clock: FakeClock) -> Any:
+    """One pass over a feed of two teasers: one page read, one answering 403."""
     seed_site(site)
     site.status["forbidden"] = 403
     site.teaser_feed(
@@ -394,6 +391,15 @@ async def test_feeds_shows_the_pages_read_and_fallen_back_and_why(
     )
     config = make_config()
     await run_once(config, clock)
+    return config
+
+
+async def test_feeds_shows_the_pages_read_and_fallen_back_and_why(
+    make_config, site: Site, receiver: Receiver, clock: FakeClock
+) -> None:
+    from tests.test_cli import newsmon
+
+    config = await _one_read_one_forbidden(make_config, site, clock)
     code, out, err = await newsmon("feeds", "--config", str(config))
     assert code == 0, err
     assert "article pages: 1 read, 1 fell back (1 http)" in out
@@ -458,13 +464,7 @@ async def test_the_dashboards_feed_page_tells_its_article_pages(
 
     from monitor.app.web import Dashboard, serve
 
-    seed_site(site)
-    site.status["forbidden"] = 403
-    site.teaser_feed(
-        [("berita/belarus", SEED_TITLE, TEASER), ("forbidden", "Berita", "Satu kalimat.")]
-    )
-    config = make_config()
-    await run_once(config, clock)
+    config = await _one_read_one_forbidden(make_config, site, clock)
     loaded = load_config(config)
     store = await Store.open(loaded.settings.state, clock)
     runner, port = await serve(Dashboard.from_config(store, lambda: loaded), "127.0.0.1", 0)
