@@ -38,6 +38,7 @@ defaults:
   timeout: 30s
   concurrency: {concurrency}
   allow_private: true
+  full_text: never  # the farm's entries link to hosts that serve no article pages
 rules:
   - id: sanksi
     query: 'sanksi OR embargo'

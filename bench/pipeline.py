@@ -114,6 +114,7 @@ defaults:
   per_host: {per_host}
   timeout: 60s
   allow_private: true
+  full_text: never  # the farm's entries link to hosts that serve no article pages
 rules:
   - id: anggaran-belarus
     query: 'Belarus* AND anggaran'
