@@ -26,6 +26,7 @@ from monitor.base.types import (
     Relocation,
 )
 from monitor.store import FeedSchedule, Store
+from monitor.store.batch import PollRecorder
 from monitor.store.schema import metadata
 from tests.conftest import FakeClock, count_rows
 
@@ -376,8 +377,33 @@ async def test_entry_less_polls_are_recorded_together_and_a_lost_lease_only_drop
     recorded = {f.url for f in (first, second, third) if f.id != taken.id}
     for url, row in rows.items():
         assert (row["last_status"] is not None) == (url in recorded)
-    with pytest.raises(ValueError, match="without entries"):
-        await store.record_polls([intent(store, first.id, new_entry("a"))], "n1")
+
+
+async def test_polls_with_entries_are_recorded_together_each_with_its_own_alerts(
+    store: Store, clock: FakeClock
+) -> None:
+    """One transaction for a batch: entries of the same key in two feeds are two entries, each
+    poll counts its own outbox rows, and a poll whose lease was lost writes nothing."""
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(3)])
+    clock.advance(10)
+    first, second, third = await store.claim_due_feeds("n1", 60, 10)
+    clock.advance(61)
+    [taken] = await store.claim_due_feeds("n2", 60, 1)
+    ours = [f for f in (first, second, third) if f.id != taken.id]
+    outcomes = await store.record_polls(
+        [
+            intent(store, ours[0].id, new_entry("a", ("m1", "m2"))),
+            intent(store, taken.id, new_entry("b", ("m3",))),
+            intent(store, ours[1].id, new_entry("a"), new_entry("c", ("m4",))),
+        ],
+        "n1",
+    )
+    assert [(o.recorded, o.alerts) for o in outcomes] == [(True, 2), (False, 0), (True, 1)]
+    assert await count_rows(store, "entries") == 3
+    assert {a.id for a in await store.claim_alerts("n1", 30, 10)} == {"m1", "m2", "m4"}
+    rows = {r["url"]: r for r in await store.list_feeds()}
+    assert [rows[f.url]["entries"] for f in ours] == [1, 2]
+    assert rows[taken.url]["entries"] == 0
 
 
 async def test_a_gone_feed_is_disabled_until_enabled_again(store: Store, clock: FakeClock) -> None:
@@ -584,3 +610,31 @@ async def test_the_newest_entry_date_ignores_undated_and_future_entries(
     await store.record_update(intent(store, first.id, *writes), "n1")
     assert await store.get_newest_entry_date(first.id, clock.now) == clock.now - DAY
     assert await store.get_newest_entry_date(second.id, clock.now) is None
+
+
+async def test_a_poll_that_cannot_be_written_fails_alone_in_its_batch(
+    store: Store, clock: FakeClock
+) -> None:
+    """The recorder commits polls that end together in one transaction; when that fails, each
+    is written alone, so only the broken one fails."""
+    await store.sync_feeds([FeedSchedule(f"http://a.example/{i}", None, 600) for i in range(3)])
+    clock.advance(10)
+    feeds = await store.claim_due_feeds("n1", 60, 10)
+    broken = EntryWrite(
+        new_entry("x").change,
+        (),
+        (AlertDraft("msg_x", "hook", "rule", AlertKind.MATCHED, {"bad": {1, 2}}),),
+    )
+    recorder = PollRecorder(store, "n1")
+    outcomes = await asyncio.gather(
+        recorder.record(intent(store, feeds[0].id, new_entry("a", ("m1",)))),
+        recorder.record(intent(store, feeds[1].id, broken)),
+        recorder.record(intent(store, feeds[2].id)),
+        return_exceptions=True,
+    )
+    assert "JSON serializable" in str(outcomes[1])
+    assert [(o.recorded, o.alerts) for o in (outcomes[0], outcomes[2])] == [(True, 1), (True, 0)]
+    rows = {r["url"]: r for r in await store.list_feeds()}
+    assert rows[feeds[1].url]["last_status"] is None
+    assert [rows[feeds[i].url]["last_status"] for i in (0, 2)] == ["ok", "ok"]
+    assert await count_rows(store, "entries") == 1

@@ -50,11 +50,7 @@ from monitor.base.sinkspecs import (
     WebhookSinkSpec,
 )
 from monitor.base.storespecs import NodesSpec, RetentionSpec
-from monitor.base.types import NO_OPTIONS, RequestOptions
-
-# Two texts whose sketches share this much (Jaccard) or more are one story (measured:
-# bench/stories.py); ``defaults.story_similarity`` overrides it.
-SAME_STORY = 0.5
+from monitor.base.types import NO_OPTIONS, SAME_STORY, RequestOptions
 
 # Seconds before attempts 2, 3, ... as Svix does: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 # (about 27.6 h in all, then the alert is dead).

@@ -206,6 +206,11 @@ class FetchResult:
         return self.status == 304
 
 
+# Two texts whose sketches share this much (Jaccard) or more are one story (measured:
+# bench/stories.py); ``defaults.story_similarity`` overrides it.
+SAME_STORY = 0.5
+
+
 @dataclass(frozen=True)
 class ParsedEntry:
     """One feed item as plain text fields (HTML already turned into text)."""
@@ -220,6 +225,23 @@ class ParsedEntry:
     author: str | None = None
     declared_language: str | None = None  # set with the decision: what the feed or entry said
     detected_language: str | None = None  # and what the text clearly is, if it is clear
+    # What its link and text give, worked out by the parse worker that read it (see
+    # monitor.stages.facts); ignored once the text is no longer the one it was derived from.
+    facts: EntryFacts | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What an entry's link and text alone give: its identity parts, the language its text
+    is clearly in and its story sketch. ``source`` is the (link, title, summary, content) they
+    were derived from."""
+
+    source: tuple[str | None, str, str, str]
+    canonical_url: str | None
+    content_hash: str
+    material_hash: str
+    detected_language: str | None
+    sketch: tuple[int, ...] | None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.base.types import ChangeKind, EntryChange, IdentityMode, ParsedEntry, StoredEntry
+from monitor.stages.facts import facts_of
 from monitor.stages.identity import IDENTITY_MODES, canonical_url, content_hash, entry_key
 from monitor.stages.stories import material_hash, revision_diff
 
@@ -51,10 +52,15 @@ class Identification:
 def _identified(entries: Iterable[ParsedEntry], mode: IdentityMode) -> list[Identified]:
     out = []
     for entry in entries:
-        canonical = canonical_url(entry.link) if entry.link else None
-        hash_ = content_hash(entry)
+        facts = facts_of(entry)  # derived by the parse worker, unless the entry was made here
+        if facts is not None:
+            canonical, hash_ = facts.canonical_url, facts.content_hash
+            material = facts.material_hash
+        else:
+            canonical = canonical_url(entry.link) if entry.link else None
+            hash_ = content_hash(entry)
+            material = material_hash(entry.title, entry.summary, entry.content)
         key = entry_key(entry, canonical, hash_, mode)
-        material = material_hash(entry.title, entry.summary, entry.content)
         out.append(Identified(key, canonical, hash_, material, entry))
     return out
 

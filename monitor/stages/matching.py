@@ -17,8 +17,8 @@ from monitor.base.settings import FeedPolicy, RuleSpec
 from monitor.base.types import AlertDraft, ChangeKind, EntryChange, EntryWrite, ParsedEntry
 from monitor.stages.alerts import article_data, matched_payload
 from monitor.stages.articles import article_from_entry
+from monitor.stages.facts import sketch_of
 from monitor.stages.rules import Article, RuleSet
-from monitor.stages.stories import story_sketch
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Matcher:
         matched each edited entry's story; ``shared_link``: other entries of the document
         share the entry's link, so it identifies no story."""
         entry = change.entry
-        sketch = _sketch(entry) if change.kind is ChangeKind.NEW else None
+        sketch = sketch_of(entry) if change.kind is ChangeKind.NEW else None
         write = EntryWrite(change, sketch=sketch, link_is_identity=not shared_link)
         if not change.alert:
             return write
@@ -89,8 +89,3 @@ class Matcher:
 def article_of(entry: ParsedEntry, feed: FeedPolicy) -> Article:
     """The matcher's view of an entry of ``feed``."""
     return article_from_entry(entry, feed=feed.label, feed_url=feed.url, tags=feed.tags)
-
-
-def _sketch(entry: ParsedEntry) -> tuple[int, ...] | None:
-    body = entry.content if len(entry.content) > len(entry.summary) else entry.summary
-    return story_sketch(entry.title, body)

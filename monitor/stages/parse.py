@@ -29,7 +29,7 @@ import signal
 import xml.sax
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from multiprocessing.connection import Connection
@@ -42,6 +42,7 @@ from monitor.base.errors import NotAFeed, ParseError, ParseTimeout, UnsafeXML, U
 from monitor.base.text import html_to_text
 from monitor.base.types import ParsedEntry, ParsedFeed
 from monitor.stages.discover import find_feed_links, looks_like_html
+from monitor.stages.facts import with_facts
 from monitor.stages.jsonfeed import looks_like_json, parse_json_feed
 from monitor.stages.rhythm import publisher_interval
 from monitor.stages.xmlsafe import screen_xml
@@ -118,12 +119,17 @@ def _charset_warning(content_type: str | None, used: str | None) -> str | None:
     return f"the server says charset={charset}, but the body is {used}; read as {used}"
 
 
+def _with_facts(feed: ParsedFeed) -> ParsedFeed:
+    return replace(feed, entries=tuple(with_facts(e) for e in feed.entries))
+
+
 def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """Parse a feed body; raise :class:`ParseError` when it is not a feed we can read."""
+    """Parse a feed body; raise :class:`ParseError` when it is not a feed we can read. Each
+    entry carries its facts (:mod:`monitor.stages.facts`), worked out here, in the worker."""
     if not body.strip():
         raise ParseError(url, "empty response body", kind="empty")
     if looks_like_json(body):
-        return parse_json_feed(body, url)
+        return _with_facts(parse_json_feed(body, url))
     if looks_like_html(body):
         raise _html_page(body, url)
     body = screen_xml(body, url)
@@ -157,7 +163,7 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         title=feed.get("title") or None,
         link=feed.get("link") or None,
         language=language,
-        entries=tuple(_entry(raw, language) for raw in result.entries),
+        entries=tuple(with_facts(_entry(raw, language)) for raw in result.entries),
         warning=warning,
         publisher_interval=publisher_interval(
             feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from monitor.base.settings import SAME_STORY
 from monitor.base.text import fold, split_words
+from monitor.base.types import SAME_STORY
 
 SHINGLE = 3
 BINS = 64

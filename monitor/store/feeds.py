@@ -28,7 +28,7 @@ from monitor.store.core import StoreCore
 from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
 from monitor.store.history import keep_polls, poll_row
-from monitor.store.recording import write_entries
+from monitor.store.recording import PollWrites, write_entries
 from monitor.store.retry import retried
 from monitor.store.schema import alerts, feeds, pages
 from monitor.store.sync import SYNC_CHUNK, update_known
@@ -187,10 +187,6 @@ def _items(row: Any) -> ItemState | None:
     return ItemState(row.item_head, bytes(row.item_digests), row.items_parsed_at)
 
 
-class _LeaseLost(Exception):
-    """Our lease on a feed expired and another node took it: roll back, record nothing."""
-
-
 class FeedStore(StoreCore):
     """The ``feeds`` table: what to poll when, and what each poll left."""
 
@@ -326,44 +322,40 @@ class FeedStore(StoreCore):
     @retried
     async def record_update(self, intent: FeedUpdateIntent, node: str) -> RecordOutcome:
         """Save one poll's outcome atomically; refused (nothing written) if our lease was lost."""
-        try:
-            async with self._write() as conn:
-                poll = await self._update_feed(conn, intent, node)
-                if poll is None:
-                    raise _LeaseLost
-                created = await write_entries(
-                    conn,
-                    self._insert,
-                    intent.feed_id,
-                    intent.entries,
-                    intent.attempted_at,
-                    self.story_policy,
-                )
-                await bump(conn, self._insert, poll_counts([intent]))
-                await keep_polls(conn, self._insert, [poll_row(intent, poll)])
-        except _LeaseLost:
-            return RecordOutcome(recorded=False)
-        return RecordOutcome(recorded=True, alerts=created)
+        return (await self._record([intent], node))[0]
 
     @retried
     async def record_polls(
         self, intents: Sequence[FeedUpdateIntent], node: str
     ) -> list[RecordOutcome]:
-        """Save many polls that found no entry to write, in one transaction.
+        """Save many polls in one transaction (group commit: see :mod:`monitor.store.batch`).
 
-        Most polls find nothing new (a 304, the same bytes, no entry changed); on SQLite each
-        transaction is an fsync, so committing them together is most of the speed of a cycle.
-        It keeps the guarantee that validators are saved with the entries they led to: these
-        polls led to none. A poll whose lease was lost is simply not written.
+        Each poll's feed row, entries, matches and outbox rows are written together, so that
+        validators are saved with the entries they led to, as one poll alone would; on SQLite
+        each transaction is an fsync and holds the one writer, so a batch costs little more than
+        one poll. A poll whose lease was lost is simply not written.
         """
-        if any(intent.entries for intent in intents):
-            raise ValueError("record_polls takes polls without entries; use record_update")
+        return await self._record(intents, node)
+
+    async def _record(self, intents: Sequence[FeedUpdateIntent], node: str) -> list[RecordOutcome]:
         async with self._write() as conn:
             polls = [await self._update_feed(conn, intent, node) for intent in intents]
             recorded = [(i, p) for i, p in zip(intents, polls, strict=True) if p is not None]
+            created = await write_entries(
+                conn,
+                self._insert,
+                [PollWrites(i.feed_id, i.attempted_at, i.entries) for i, _ in recorded],
+                self.story_policy,
+            )
             await bump(conn, self._insert, poll_counts(i for i, _ in recorded))
             await keep_polls(conn, self._insert, [poll_row(i, p) for i, p in recorded])
-        return [RecordOutcome(recorded=poll is not None) for poll in polls]
+        alerts = iter(created)
+        return [
+            RecordOutcome(recorded=True, alerts=next(alerts))
+            if poll is not None
+            else RecordOutcome(recorded=False)
+            for poll in polls
+        ]
 
     async def _update_feed(
         self, conn: AsyncConnection, intent: FeedUpdateIntent, node: str

@@ -10,12 +10,14 @@ Snowball stemmers in PyStemmer (C) for the steps they take; an unknown language 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
-import pycld2
 import Stemmer
+
+from monitor.stages.textlang import base_language as base_language
+from monitor.stages.textlang import detect_language as detect_language
+from monitor.stages.textlang import same_language as same_language
 
 # ISO 639-1 codes of the languages PyStemmer has a Snowball stemmer for.
 ALGORITHMS = {
@@ -57,14 +59,6 @@ ALGORITHMS = {
 STEMMED = ("id", "en")  # the languages --explain describes families in
 
 
-def base_language(tag: str | None) -> str | None:
-    """``id`` from ``id``, ``id-ID``, ``in`` (the old code for Indonesian) or ``ID``."""
-    if not tag:
-        return None
-    code = tag.strip().lower().replace("_", "-").split("-")[0]
-    return "id" if code == "in" else (code or None)
-
-
 @cache
 def stemmer(language: str | None) -> Stemmer.Stemmer | None:
     """The stemmer of ``language``, without a cache of its own: the matcher stems each word
@@ -72,24 +66,6 @@ def stemmer(language: str | None) -> Stemmer.Stemmer | None:
     only spread the hot data over more memory."""
     algorithm = ALGORITHMS.get(language or "")
     return Stemmer.Stemmer(algorithm, 0) if algorithm else None
-
-
-_ID_WORDS = frozenset(
-    "yang dan di ini itu dengan untuk dari dalam tidak akan pada juga ke karena oleh telah "
-    "sudah bahwa atau kata para mereka adalah tersebut seperti saat masih baru".split()
-)
-_EN_WORDS = frozenset(
-    "the and of to in is that for on with as was by at from this have are be it has not "
-    "said were which their an its but they after new".split()
-)
-_FUNCTION_WORDS = {"id": _ID_WORDS, "en": _EN_WORDS}
-_GUESS_WORDS = re.compile(r"[a-z]+")
-# Languages whose texts an identifier confuses and whose words match alike: Malay and
-# Indonesian share most words and all affixes; CLD2 calls some Indonesian titles Malay.
-_KIN = {"ms": "id", "id": "id"}
-MIN_LETTERS = 12  # shorter texts say too little to contradict anyone
-CLEAR = 90  # percent of the text in one language (CLD2) for the text to overrule a declaration
-SHORT_WORDS = 12  # a text of fewer words must also use function words of its language
 
 
 @dataclass(frozen=True)
@@ -110,40 +86,6 @@ class LanguageDecision:
         return "; ".join(parts)
 
 
-def detect_language(text: str) -> str | None:
-    """The language ``text`` is clearly in (ISO 639-1), or None when it is unclear or short.
-
-    Clear: CLD2 finds one language for at least ``CLEAR`` percent of it and calls that
-    reliable. A text under ``SHORT_WORDS`` words decides only Indonesian, Malay or English,
-    and only with a function word of that language and none of the other's: CLD2 reads the
-    title "Apple Rilis iPhone Baru" as English and "Minsk Lukashenko Belarus" as Nynorsk."""
-    sample = text[:2000]
-    if sum(c.isalpha() for c in sample) < MIN_LETTERS:
-        return None
-    try:
-        reliable, _, found = pycld2.detect(sample)
-    except pycld2.error:
-        return None
-    name, code, percent, _ = found[0]
-    if not reliable or percent < CLEAR or code in ("un", "xxx") or name == "Unknown":
-        return None
-    code = base_language(code) or code
-    words = _GUESS_WORDS.findall(sample.lower())
-    if len(words) < SHORT_WORDS:
-        own = _FUNCTION_WORDS.get(_KIN.get(code, code))
-        if own is None:  # a few names read as Nynorsk: short texts only for id, ms, en
-            return None
-        other = _EN_WORDS if own is _ID_WORDS else _ID_WORDS
-        if not any(w in own for w in words) or any(w in other and w not in own for w in words):
-            return None
-    return code
-
-
-def same_language(a: str | None, b: str | None) -> bool:
-    """Whether ``a`` and ``b`` are one language for matching (Malay counts as Indonesian)."""
-    return a is not None and b is not None and _KIN.get(a, a) == _KIN.get(b, b)
-
-
 def decide_language(
     text: str,
     declared: str | None,
@@ -151,8 +93,17 @@ def decide_language(
     default: str | None = None,
 ) -> LanguageDecision:
     """The language an article is matched in (see the module docstring)."""
+    return decide_detected(detect_language(text), declared, configured, default)
+
+
+def decide_detected(
+    detected: str | None,
+    declared: str | None,
+    configured: str | None = None,
+    default: str | None = None,
+) -> LanguageDecision:
+    """:func:`decide_language` once the text was read: ``detected`` is what it clearly is."""
     declared = base_language(declared)
-    detected = detect_language(text)
     if configured := base_language(configured):
         return LanguageDecision(configured, declared, detected, "configured")
     if declared and (detected is None or same_language(declared, detected)):
