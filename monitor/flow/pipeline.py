@@ -323,10 +323,13 @@ class Pipeline:
         An entry whose key is unknown but whose link (or, without a link, whose text) is known
         is that entry under a new key (:func:`rekey`); when that happens to entries known by
         their GUIDs, the feed moves down the identity chain for good, and is identified again.
+        A feed never synced has no entries stored: its first sync asks the store nothing.
         """
         mode = feed.identity
         while True:
             ident = identify(parsed.entries, mode)
+            if not feed.synced:  # entries are only written by a success, which syncs the feed
+                return ident, {}
             stored = await self.store.get_entries_for_update(feed.id, [i.key for i in ident.items])
             unknown = unknown_items(ident, stored)
             if not unknown:
