@@ -36,7 +36,7 @@ from monitor.stages.polling import MOVE_AFTER, Validators, failed_intent, follow
 from monitor.stages.rules import RuleSet
 from monitor.stages.sinks.policy import SinkPolicy, next_attempt
 from monitor.stages.stories import StoryCandidates, story_sketch
-from monitor.store.feeds import feed_columns
+from monitor.store.feedrow import feed_columns
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLL = PollPolicy(interval=600, min_interval=120, max_interval=3600, failing_after=3)

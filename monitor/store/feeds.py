@@ -17,16 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.base.types import (
-    MALFORMED,
     FeedForUpdate,
     FeedUpdateIntent,
     IdentityMode,
     ItemState,
-    PollStatus,
 )
 from monitor.store.core import StoreCore
 from monitor.store.counts import bump, poll_counts
 from monitor.store.entries import touch_seen
+from monitor.store.feedrow import feed_update
 from monitor.store.history import keep_polls, poll_row
 from monitor.store.recording import PollWrites, write_entries
 from monitor.store.retry import retried
@@ -55,86 +54,6 @@ class FeedSchedule:
 class RecordOutcome:
     recorded: bool
     alerts: int = 0
-
-
-def feed_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
-    """The ``feeds`` columns one poll sets (see :class:`FeedUpdateIntent` for what is kept)."""
-    return {
-        "lease_owner": None,
-        "lease_until": None,
-        "last_attempt_at": intent.attempted_at,
-        "next_poll_at": intent.next_poll_at,
-        "last_status": intent.status,
-        "last_error": intent.error,
-        "last_error_kind": intent.error_kind,
-        **_outcome_columns(intent),
-        **_learnt_columns(intent),
-    }
-
-
-def _outcome_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
-    """Failure counting, the failing and disabled states, and the warning that outlives a 304."""
-    f = feeds.c
-    values: dict[str, Any] = {}
-    if intent.status.body_unchanged:
-        # The body last parsed is still the one served: a warning about it still holds (until a
-        # clean parse); an error is over.
-        still = f.last_error_kind == MALFORMED
-        values["last_error"] = sa.case((still, f.last_error), else_=None)
-        values["last_error_kind"] = sa.case((still, f.last_error_kind), else_=None)
-    if not intent.status.failed:
-        return {
-            **values,
-            "consecutive_failures": 0,
-            "failing_since": None,
-            "last_success_at": intent.attempted_at,
-            "synced_at": sa.func.coalesce(f.synced_at, intent.attempted_at),
-        }
-    values["consecutive_failures"] = f.consecutive_failures + 1
-    if intent.failing:
-        values["failing_since"] = sa.func.coalesce(f.failing_since, intent.attempted_at)
-    if intent.status is PollStatus.GONE:
-        values.update(disabled_at=intent.attempted_at, disabled_reason=intent.error)
-    return values
-
-
-def _learnt_columns(intent: FeedUpdateIntent) -> dict[str, Any]:
-    """What the poll learnt of the feed: validators, title, identity, rhythm, where it lives.
-    A field the intent leaves as None leaves its column as it is."""
-    values: dict[str, Any] = {}
-    if intent.body_hash is not None:
-        values.update(
-            etag=intent.etag,
-            last_modified=intent.last_modified,
-            body_hash=intent.body_hash,
-            scan_hash=intent.scan_hash,
-        )
-    if intent.items is not None:
-        values.update(
-            item_head=intent.items.head_hash,
-            item_digests=intent.items.digests,
-            items_parsed_at=intent.items.full_parsed_at,
-        )
-    elif intent.status is PollStatus.OK:  # parsed whole, but the body did not cut cleanly
-        values.update(item_head=None, item_digests=None, items_parsed_at=None)
-    if intent.title:
-        values["title"] = intent.title
-    if intent.status is PollStatus.OK:
-        values["last_parsed_at"] = intent.attempted_at
-    if intent.identity is not None:
-        values["identity"] = intent.identity
-    if intent.rhythm is not None:
-        values.update(
-            entry_interval=intent.rhythm.entry_interval,
-            publisher_interval=intent.rhythm.publisher_interval,
-        )
-    if intent.redirect is not None:
-        values.update(redirect_url=intent.redirect.url, redirect_count=intent.redirect.count)
-    if intent.relocation is not None:
-        values.update(
-            effective_url=intent.relocation.url, effective_url_source=intent.relocation.source
-        )
-    return values
 
 
 # What a poll needs of its feed's row.
@@ -362,14 +281,7 @@ class FeedStore(StoreCore):
     ) -> int | None:
         """Write the feed row of one poll; returns the feed's count of recorded polls, None if
         another node holds the lease now."""
-        f = feeds.c
-        result = await conn.execute(
-            feeds.update()
-            .where(f.id == intent.feed_id, f.lease_owner == node)
-            .values(**feed_columns(intent), polls=f.polls + 1)
-            .returning(f.polls)
-        )
-        poll = result.scalar()
+        poll = (await conn.execute(*feed_update(intent, node))).scalar()
         if poll is None:
             return None
         if intent.seen is not None:
