@@ -91,6 +91,7 @@ class Daemon:
         self._parse_pool_option = parse_pool
         self._stack = contextlib.AsyncExitStack()
         self._scheduler: AsyncIOScheduler | None = None
+        self._budget: tuple[LoadedConfig, float] | None = None
         self._stopping = False
         self._ticked = False
         self._claimer: asyncio.Task[None] | None = None
@@ -174,12 +175,12 @@ class Daemon:
 
     @property
     def poll_budget(self) -> float:
-        """The longest a poll can take: it fetches and parses twice (a page, then its feed),
-        then waits for its entries' article pages."""
-        policies = self.config.policies.values()
-        defaults = self.config.settings.defaults
-        longest = max([p.timeout for p in policies] or [defaults.timeout])
-        return 2 * (longest + defaults.parse_timeout) + defaults.full_text_wait
+        """The longest a poll takes: two fetches and parses (a page, its feed), then its pages."""
+        config, d = self.config, self.config.settings.defaults
+        if self._budget is None or self._budget[0] is not config:  # the claim loop asks often
+            longest = max([p.timeout for p in config.policies.values()] or [d.timeout])
+            self._budget = (config, 2 * (longest + d.parse_timeout) + d.full_text_wait)
+        return self._budget[1]
 
     @property
     def feed_lease(self) -> float:
