@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.base.clock import Clock
@@ -42,7 +41,7 @@ class StoreCore:
         self.now = clock
         self.rng = rng or random.Random()
         self.dialect = engine.dialect.name
-        self._insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self._insert: Any = _insert_of(self.dialect)
         self.story_policy = StoryPolicy()
 
     @classmethod
@@ -105,6 +104,17 @@ class StoreCore:
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         async with self._engine.begin() as conn:
             yield conn
+
+
+def _insert_of(dialect: str) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_*``); PostgreSQL's only imported for it."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _alembic_error(e: BaseException) -> bool:
