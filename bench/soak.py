@@ -91,18 +91,22 @@ def tree(root: int) -> list[int]:
     return found
 
 
-def usage(root: int) -> tuple[float, float]:
-    """CPU seconds (user + system, the tree's live processes) and RSS MiB of the tree."""
-    cpu = rss = 0.0
+def usage(root: int) -> tuple[float, float, float]:
+    """CPU seconds (user + system, the tree's live processes), and the tree's RSS and PSS in
+    MiB: RSS counts a page shared by several processes (the fork server's modules in each parse
+    worker, say) in each of them, PSS splits it between them."""
+    cpu = rss = pss = 0.0
     for pid in tree(root):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except (OSError, IndexError, ValueError):
             continue
         cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         rss += pages * PAGE / 2**20
-    return cpu, rss
+        pss += sum(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    return cpu, rss, pss / 1024
 
 
 # --- /metrics -----------------------------------------------------------------------------------
@@ -259,7 +263,7 @@ class Soak:
         owed = 0.0
         end_warmup = time.monotonic() + a.warmup
         end = end_warmup + a.minutes * 60
-        samples: list[tuple[float, float, float]] = []  # (t, cpu, rss)
+        samples: list[tuple[float, float, float, float]] = []  # (t, cpu, rss, pss)
         first: Any = None
         while time.monotonic() < end:
             tick = time.monotonic()
@@ -271,8 +275,7 @@ class Soak:
                 if tick >= end_warmup:
                     self.published.update(dict.fromkeys(picked, now))
             if tick >= end_warmup:
-                cpu, rss = usage(pid)
-                samples.append((tick, cpu, rss))
+                samples.append((tick, *usage(pid)))
                 if first is None:
                     first = (tick, await asyncio.to_thread(scrape, port))
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
@@ -286,8 +289,9 @@ class Soak:
         done = polls(last[1]) - polls(first[1])
         cpu = samples[-1][1] - samples[0][1]
         span = samples[-1][0] - samples[0][0]
-        minute = [s[2] for s in samples if s[0] - samples[0][0] < 60]
-        final = [s[2] for s in samples if samples[-1][0] - s[0] < 60]
+        early = [s for s in samples if s[0] - samples[0][0] < 60]
+        late = [s for s in samples if samples[-1][0] - s[0] < 60]
+        minute, final = [s[2] for s in early], [s[2] for s in late]
         before, after = lag_buckets(first[1]), lag_buckets(last[1])
         alerted = len(self.latencies)
         return {
@@ -299,6 +303,9 @@ class Soak:
             "rss MiB first minute": round(statistics.median(minute), 1),
             "rss MiB last minute": round(statistics.median(final), 1),
             "rss MiB peak": round(max(s[2] for s in samples), 1),
+            "pss MiB first minute": round(statistics.median(s[3] for s in early), 1),
+            "pss MiB last minute": round(statistics.median(s[3] for s in late), 1),
+            "pss MiB peak": round(max(s[3] for s in samples), 1),
             "lag p50 s": round(quantile_of_buckets(before, after, 0.5), 2),
             "lag p99 s": round(quantile_of_buckets(before, after, 0.99), 2),
             "alert p50 s": round(pct(self.latencies, 0.5), 2),
