@@ -8,6 +8,7 @@ recorded is simply repeated.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,6 +78,44 @@ CLAIMED = (
     feeds.c.item_digests,
     feeds.c.items_parsed_at,
 )
+
+
+def _unleased(now: Any) -> Any:
+    f = feeds.c
+    return sa.and_(
+        f.active.is_(True),
+        f.disabled_at.is_(None),
+        sa.or_(f.lease_until.is_(None), f.lease_until < now),
+    )
+
+
+@functools.cache
+def _claim() -> Any:
+    """Lease the ``limit`` feeds due soonest (``due_before``) that nobody holds at ``now``: the
+    claim loop's statement, built once and run with parameters."""
+    f = feeds.c
+    now = sa.bindparam("now", type_=f.lease_until.type)
+    due = (
+        sa.select(f.id)
+        .where(_unleased(now), f.next_poll_at <= sa.bindparam("due_before", type_=now.type))
+        .order_by(f.next_poll_at)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+    until = sa.bindparam("until", type_=now.type)
+    return (
+        feeds.update()
+        .where(f.id.in_(due.scalar_subquery()))
+        .values(lease_owner=sa.bindparam("node"), lease_until=until)
+        .returning(*CLAIMED)
+    )
+
+
+@functools.cache
+def _next_due() -> Any:
+    f = feeds.c
+    now = sa.bindparam("now", type_=f.lease_until.type)
+    return sa.select(sa.func.min(f.next_poll_at)).where(_unleased(now))
 
 
 def _claimed(row: Any) -> FeedForUpdate:
@@ -176,40 +215,21 @@ class FeedStore(StoreCore):
     ) -> list[FeedForUpdate]:
         """Lease up to ``limit`` active feeds whose poll time has come and nobody else holds."""
         now = self.now()
-        f = feeds.c
-        due = (
-            sa.select(f.id)
-            .where(
-                f.active.is_(True),
-                f.disabled_at.is_(None),
-                f.next_poll_at <= (due_before or now),
-                sa.or_(f.lease_until.is_(None), f.lease_until < now),
-            )
-            .order_by(f.next_poll_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            feeds.update()
-            .where(f.id.in_(due.scalar_subquery()))
-            .values(lease_owner=node, lease_until=now + timedelta(seconds=lease))
-            .returning(*CLAIMED)
-        )
+        parameters = {
+            "due_before": due_before or now,
+            "now": now,
+            "limit": limit,
+            "node": node,
+            "until": now + timedelta(seconds=lease),
+        }
         async with self._write() as conn:
-            rows = (await conn.execute(claim)).all()
+            rows = (await conn.execute(_claim(), parameters)).all()
         return [_claimed(row) for row in sorted(rows, key=lambda r: r.id)]
 
     async def next_due_at(self) -> datetime | None:
         """When the next unclaimed active feed is due (an index scan on ``next_poll_at``)."""
-        f = feeds.c
-        now = self.now()
-        query = sa.select(sa.func.min(f.next_poll_at)).where(
-            f.active.is_(True),
-            f.disabled_at.is_(None),
-            sa.or_(f.lease_until.is_(None), f.lease_until < now),
-        )
         async with self._read() as conn:
-            due: datetime | None = (await conn.execute(query)).scalar()
+            due: datetime | None = (await conn.execute(_next_due(), {"now": self.now()})).scalar()
         return due
 
     @retried
