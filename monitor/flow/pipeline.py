@@ -326,10 +326,10 @@ class Pipeline:
         A feed never synced has no entries stored: its first sync asks the store nothing.
         """
         mode = feed.identity
+        if not feed.synced:  # entries are only written by a success, which syncs the feed
+            return identify(parsed.entries, mode), {}
         while True:
             ident = identify(parsed.entries, mode)
-            if not feed.synced:  # entries are only written by a success, which syncs the feed
-                return ident, {}
             stored = await self.store.get_entries_for_update(feed.id, [i.key for i in ident.items])
             unknown = unknown_items(ident, stored)
             if not unknown:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from monitor.base.types import ParsedEntry
 from monitor.stages.facts import detected_language_of
 from monitor.stages.rules import Article
-from monitor.stages.rules.language import LanguageDecision, decide_detected
+from monitor.stages.rules.language import LanguageDecision, decide_language
 
 
 def resolve_language(
@@ -18,7 +18,7 @@ def resolve_language(
     """The article's language: the feed's configured one; else what the feed or entry
     declares unless its text clearly says otherwise; else what the text says; else the
     configured default (None: no stemming). ``entry.language`` is the declared one."""
-    return decide_detected(detected_language_of(entry), entry.language, configured, default)
+    return decide_language(detected_language_of(entry), entry.language, configured, default)
 
 
 def with_language(entry: ParsedEntry, decision: LanguageDecision) -> ParsedEntry:

@@ -3,9 +3,10 @@
 The language an article is matched in is decided by :func:`decide_language`: a language the user
 configured for the feed wins; otherwise what the feed or entry declares, unless the text clearly
 says otherwise (many CMSs are left at ``en-US`` over Indonesian articles); otherwise what the
-text says; otherwise the configured default. The text is read by CLD2 (pycld2, Apache-2.0,
-its model compiled in: 2 MiB, about 20 µs an entry). Word families (:mod:`.families`) use the
-Snowball stemmers in PyStemmer (C) for the steps they take; an unknown language gets none.
+text says; otherwise the configured default. The text is read by CLD2 in
+:mod:`monitor.stages.textlang`, where the entry was parsed. Word families (:mod:`.families`)
+use the Snowball stemmers in PyStemmer (C) for the steps they take; an unknown language gets
+none.
 """
 
 from __future__ import annotations
@@ -87,22 +88,13 @@ class LanguageDecision:
 
 
 def decide_language(
-    text: str,
-    declared: str | None,
-    configured: str | None = None,
-    default: str | None = None,
-) -> LanguageDecision:
-    """The language an article is matched in (see the module docstring)."""
-    return decide_detected(detect_language(text), declared, configured, default)
-
-
-def decide_detected(
     detected: str | None,
     declared: str | None,
     configured: str | None = None,
     default: str | None = None,
 ) -> LanguageDecision:
-    """:func:`decide_language` once the text was read: ``detected`` is what it clearly is."""
+    """The language an article is matched in (see the module docstring), ``detected`` being
+    what its text clearly is (:func:`detect_language`, read where the entry was parsed)."""
     declared = base_language(declared)
     if configured := base_language(configured):
         return LanguageDecision(configured, declared, detected, "configured")
